@@ -54,7 +54,7 @@ TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(B)/%.o)
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/*_test.c))
 INTEG_TESTS := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(wildcard tests/integration/*_test.c))
 HELPERS     := $(patsubst tests/helpers/%.c,$(B)/tests/helpers/%,$(wildcard tests/helpers/*.c))
-EXAMPLES    := $(patsubst examples/%.c,$(B)/examples/%,$(wildcard examples/*.c))
+STRESS      := $(patsubst tests/stress/%.c,$(B)/tests/stress/%,$(wildcard tests/stress/*_stress.c))
 
 PROGS := $(B)/ugpu-bench
 ifneq ($(wildcard daemon/main.c),)
@@ -65,13 +65,13 @@ PROGS += $(B)/ugpuctl
 endif
 LIBS := $(B)/libugpud.a
 ifneq ($(LIBCLIENT_SRCS),)
-LIBS += $(B)/libugpu.so $(B)/libugpu.a
+LIBS += $(B)/libugpu.so $(B)/libugpu.a $(B)/ugpu.pc
 endif
 
-.PHONY: all deps check _check demo _demo install clean tests check-mutants
+.PHONY: all deps check _check demo _demo install clean tests check-mutants check-stress _check-stress
 .SECONDARY:
 
-all: $(LIBS) $(PROGS) $(HELPERS) $(EXAMPLES)
+all: $(LIBS) $(PROGS) $(HELPERS)
 
 deps:
 	@scripts/deps.sh
@@ -91,13 +91,17 @@ $(B)/libugpu.so: $(LIBCLIENT_OBJS) libclient/libugpu.map
 	$(CC) -shared -Wl,-soname,libugpu.so.0 -Wl,--version-script=libclient/libugpu.map \
 	    $(LDFLAGS) -o $@ $(LIBCLIENT_OBJS)
 
+$(B)/ugpu.pc: libclient/ugpu.pc.in
+	@mkdir -p $(dir $@)
+	sed 's|@PREFIX@|$(PREFIX)|' $< > $@
+
 $(B)/ugpud: $(B)/daemon/main.o $(B)/libugpud.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 $(B)/ugpuctl: $(CTL_SRCS:%.c=$(B)/%.o)
 	$(CC) $(LDFLAGS) -o $@ $^
 
-$(B)/ugpu-bench: $(BENCH_OBJS) $(B)/libugpud.a
+$(B)/ugpu-bench: $(BENCH_OBJS) $(B)/libugpud.a $(filter $(B)/libugpu.a,$(LIBS))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 $(B)/tests/unit/%: $(B)/tests/unit/%.o $(TESTLIB_OBJS) $(B)/libugpud.a
@@ -106,11 +110,14 @@ $(B)/tests/unit/%: $(B)/tests/unit/%.o $(TESTLIB_OBJS) $(B)/libugpud.a
 $(B)/tests/integration/%: $(B)/tests/integration/%.o $(TESTLIB_OBJS) $(B)/libugpud.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS) -lm
 
-$(B)/tests/helpers/%: $(B)/tests/helpers/%.o
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
+# Stress harnesses: Check suites too, run by `make check-stress` (short
+# mode in CI; UGPU_STRESS_SECONDS etc. for long runs, see RELIABILITY.md).
+$(B)/tests/stress/%: $(B)/tests/stress/%.o $(TESTLIB_OBJS) $(B)/libugpud.a $(filter $(B)/libugpu.a,$(LIBS))
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS) -lm
 
-$(B)/examples/%: $(B)/examples/%.o $(filter $(B)/libugpu.a,$(LIBS))
-	$(CC) $(LDFLAGS) -o $@ $^ -lm
+# Helpers are client programs: they may use libugpu.
+$(B)/tests/helpers/%: $(B)/tests/helpers/%.o $(filter $(B)/libugpu.a,$(LIBS))
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 tests: all $(UNIT_TESTS) $(INTEG_TESTS)
 
@@ -130,6 +137,12 @@ $(B)/mutants/notifier_break_%: tests/unit/notifier_stress_test.c daemon/core/not
 check-mutants: $(B)/mutants/notifier_break_1 $(B)/mutants/notifier_break_2
 	@B=$(B) scripts/check-mutants.sh $^
 
+check-stress: deps
+	@$(MAKE) --no-print-directory _check-stress
+
+_check-stress: all $(STRESS)
+	@B=$(B) scripts/run-tests.sh $(STRESS)
+
 demo: deps
 	@$(MAKE) --no-print-directory _demo
 
@@ -145,6 +158,8 @@ ifneq ($(LIBCLIENT_SRCS),)
 	ln -sf libugpu.so.0 $(DESTDIR)$(PREFIX)/lib/libugpu.so
 	install -m 0644 $(B)/libugpu.a $(DESTDIR)$(PREFIX)/lib/
 	install -m 0644 libclient/ugpu.h $(DESTDIR)$(PREFIX)/include/
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	sed 's|@PREFIX@|$(PREFIX)|' libclient/ugpu.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/ugpu.pc
 endif
 
 clean:
