@@ -126,6 +126,7 @@ check: deps
 
 _check: tests $(B)/mutants/notifier_break_1 $(B)/mutants/notifier_break_2
 	@B=$(B) scripts/check-mutants.sh $(B)/mutants/notifier_break_1 $(B)/mutants/notifier_break_2
+	@B=$(B) scripts/check-systemd.sh
 	@B=$(B) scripts/run-tests.sh $(UNIT_TESTS) $(INTEG_TESTS)
 
 # The notifier stress test built against deliberately broken notifiers
