@@ -9,7 +9,8 @@
 #   tools/ugpuctl/*.c                  -> $(B)/ugpuctl
 #   tests/unit/X_test.c                -> $(B)/tests/unit/X_test
 #   tests/integration/X_test.c         -> $(B)/tests/integration/X_test
-#   tests/helpers/X.c                  -> $(B)/tests/helpers/X
+#   tests/helpers/X.c                  -> $(B)/tests/helpers/X (client programs,
+#                                         with tests/helpers/lib/*.c and libugpu)
 #   tests/lib/*.c                      -> linked into every test
 #
 # `make check` and `make demo` first run `make deps` (Debian packages),
@@ -54,6 +55,7 @@ TESTLIB_OBJS := $(TESTLIB_SRCS:%.c=$(B)/%.o)
 UNIT_TESTS  := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(wildcard tests/unit/*_test.c))
 INTEG_TESTS := $(patsubst tests/integration/%.c,$(B)/tests/integration/%,$(wildcard tests/integration/*_test.c))
 HELPERS     := $(patsubst tests/helpers/%.c,$(B)/tests/helpers/%,$(wildcard tests/helpers/*.c))
+HELPERLIB_OBJS := $(patsubst %.c,$(B)/%.o,$(wildcard tests/helpers/lib/*.c))
 STRESS      := $(patsubst tests/stress/%.c,$(B)/tests/stress/%,$(wildcard tests/stress/*_stress.c))
 
 PROGS := $(B)/ugpu-bench
@@ -116,7 +118,7 @@ $(B)/tests/stress/%: $(B)/tests/stress/%.o $(TESTLIB_OBJS) $(B)/libugpud.a $(fil
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(CHECK_LIBS) -lm
 
 # Helpers are client programs: they may use libugpu.
-$(B)/tests/helpers/%: $(B)/tests/helpers/%.o $(filter $(B)/libugpu.a,$(LIBS))
+$(B)/tests/helpers/%: $(B)/tests/helpers/%.o $(HELPERLIB_OBJS) $(filter $(B)/libugpu.a,$(LIBS))
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
 tests: all $(UNIT_TESTS) $(INTEG_TESTS)
