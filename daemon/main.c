@@ -252,15 +252,22 @@ static void finish(void)
 	event_base_loopexit(d.base, NULL);
 }
 
+/*
+ * SIGTERM: every 100 ms, see whether the jobs in flight are done. After
+ * DRAIN_SECONDS cancel what is left, and give the device a second more
+ * to report the cancellations, so that waiting clients get a result
+ * (-ECANCELED) rather than a vanished device.
+ */
 static void on_drain(evutil_socket_t fd, short what, void *arg)
 {
-	if (gpu_busy_jobs(d.gpu) && ++d.drain_ticks < DRAIN_SECONDS * 10)
-		return;
-	if (gpu_busy_jobs(d.gpu)) {
+	d.drain_ticks++;
+	if (gpu_busy_jobs(d.gpu) && d.drain_ticks == DRAIN_SECONDS * 10) {
 		logmsg(LOG_WARNING_, "cancelling %llu jobs still in flight",
 		       (unsigned long long)gpu_busy_jobs(d.gpu));
 		gpu_cancel_all(d.gpu);
 	}
+	if (gpu_busy_jobs(d.gpu) && d.drain_ticks < (DRAIN_SECONDS + 1) * 10)
+		return;
 	event_del(d.ev_drain);
 	finish();
 }

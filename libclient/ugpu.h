@@ -100,6 +100,11 @@ int  ugpu_exec(struct ugpu *dev, uint32_t vm, uint32_t engine,
  * -EFAULT for a GPU page fault (unmapped or readonly-violating access),
  * -EIO for a hang or reset. timeout_ns < 0 waits forever. */
 int  ugpu_wait(struct ugpu *dev, uint64_t fence, int64_t timeout_ns);
+/* Further job errors: -EINVAL for an invalid command in the batch (see
+ * uapi/ugpu_isa.h), -ECANCELED when its VM was destroyed or the daemon
+ * shut down first, -EAGAIN when a job waiting on syncs kept colliding
+ * with invalidations; -ENOENT for a fence too old to be remembered
+ * (results of a client's last 4095 jobs are kept). */
 
 /* The device file descriptor, for ioctls of <ugpu/ugpu.h> (uapi) that
  * this library does not wrap, e.g. syncobjs and binds with syncs. */
