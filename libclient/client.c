@@ -217,10 +217,12 @@ void *ugpu_host_alloc(struct ugpu *dev, uint64_t size)
 
 	if (!dev || !size || size > (1ull << 48))
 		return NULL;
-	fd = memfd_create("ugpu-host", MFD_CLOEXEC);
+	fd = memfd_create("ugpu-host", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return NULL;
-	if (ftruncate(fd, page_round(size)) < 0) {
+	/* Sealed size: the daemon maps only files that cannot shrink. */
+	if (ftruncate(fd, page_round(size)) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
 		close(fd);
 		return NULL;
 	}

@@ -93,6 +93,8 @@ struct ugpu_bo_create {
  * struct ugpu_bo_import - a BO on the client's memfd (UGPU_IOCTL_BO_IMPORT)
  *
  * Zero copy: the GPU reaches the same pages as the client's mappings.
+ * The file must be a memfd sealed with F_SEAL_SHRINK (EINVAL otherwise):
+ * the daemon must never touch a page the client could truncate away.
  */
 struct ugpu_bo_import {
 	__u64 extensions;

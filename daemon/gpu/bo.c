@@ -6,6 +6,7 @@
  * pread/pwrite, copied through the client's DMA port in bounded chunks.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -85,7 +86,7 @@ int gpu_bo_import(struct gpu_client *cl, const struct ugpu_bo_import *in, uint32
 {
 	struct stat st;
 	void *mem;
-	int fd, ret;
+	int fd, ret, seals;
 
 	if (in->flags || !in->size || (in->size | in->offset) & (GPU_PAGE - 1))
 		return -EINVAL;
@@ -94,9 +95,16 @@ int gpu_bo_import(struct gpu_client *cl, const struct ugpu_bo_import *in, uint32
 	fd = pidfd_fetch_fd(cl->mm->pidfd, (int)in->fd);
 	if (fd < 0)
 		return fd == -ESRCH ? -ENODEV : fd;
-	/* Only memory files: a regular file or device could be anything. */
+	/*
+	 * Only memory files (no name in any directory), sealed against
+	 * shrinking: a file the client could truncate under our mapping
+	 * would make the device's accesses SIGBUS the daemon.
+	 */
 	ret = -EINVAL;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 0)
+		goto out;
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK))
 		goto out;
 	if ((uint64_t)st.st_size < in->offset + in->size)
 		goto out;

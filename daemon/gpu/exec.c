@@ -420,6 +420,15 @@ int gpu_exec(struct gpu_client *cl, struct gpu_parked *p, struct ugpu_exec *e,
 		return -ENOENT;
 	if (cl->gpu->stopping)
 		return -ESHUTDOWN;
+	/*
+	 * Userptrs are the opener's memory: another address space (a forked
+	 * child with the inherited fd) may not use them, as in i915.
+	 */
+	if (!p && caller != cl->pid && !list_empty(&vm->userptrs)) {
+		ret = gpu_client_same_mm(cl, caller);
+		if (ret)
+			return ret;
+	}
 	if (cl->mm->exited)
 		return -ESRCH;
 	if (gpu_quota(cl->inflight, 1, cl->gpu->limits.max_inflight))

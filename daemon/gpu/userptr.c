@@ -81,14 +81,16 @@ static bool up_invalidate(struct notifier *n, const struct notifier_range *r,
 
 static const struct notifier_ops up_notifier_ops = { .invalidate = up_invalidate };
 
+#define MAP_SHARED_UNSAFE 1
+
 /* Map the shared file pages of [addr, addr + len) of @vma into the daemon. */
 static int map_shared(struct gpu_client *cl, const struct vma_info *vma, uint64_t addr,
 		      uint64_t len, bool write, struct gpu_up_seg *seg)
 {
 	char name[64];
 	struct stat st;
+	int fd, seals;
 	void *p;
-	int fd;
 
 	snprintf(name, sizeof(name), "map_files/%llx-%llx",
 		 (unsigned long long)vma->start, (unsigned long long)vma->end);
@@ -103,6 +105,19 @@ static int map_shared(struct gpu_client *cl, const struct vma_info *vma, uint64_
 	if (fstat(fd, &st) < 0 || st.st_ino != vma->inode || pidfd_exited(cl->mm->pidfd)) {
 		close(fd);
 		return -EAGAIN;
+	}
+	/*
+	 * A file the client can still shrink would turn our accesses into
+	 * SIGBUS for the whole daemon: map only files sealed against
+	 * shrinking that cover the range now (ugpu_host_alloc memory is);
+	 * anything else is reached through the DMA port, which fails
+	 * cleanly.
+	 */
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK) ||
+	    (uint64_t)st.st_size < vma->pgoff + (addr - vma->start) + len) {
+		close(fd);
+		return MAP_SHARED_UNSAFE;
 	}
 	p = mmap(NULL, len, PROT_READ | (write ? PROT_WRITE : 0), MAP_SHARED, fd,
 		 vma->pgoff + (addr - vma->start));
@@ -173,6 +188,8 @@ static int get_range(struct gpu_userptr *up, uint64_t addr, uint64_t end, bool p
 			ret = map_shared(cl, &vma, addr, s->len,
 					 (vma.prot & VMA_WRITE) &&
 					 !(up->flags & UGPU_VM_BIND_FLAG_READONLY), s);
+			if (ret == MAP_SHARED_UNSAFE)
+				ret = 0;	/* through the port */
 			if (ret) {
 				(*n)--;
 				return ret;
