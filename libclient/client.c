@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -29,6 +30,8 @@ _Static_assert(UGPU_VM_FAULT_MODE == UGPU_VM_CREATE_FAULT_MODE, "flag bits");
 
 struct ugpu {
 	int fd;
+	/* Where the daemon reports finished jobs (or NULL): see ugpu_wait(). */
+	struct ugpu_completion_layout *cpage;
 };
 
 static int xioctl(struct ugpu *dev, unsigned long cmd, void *arg)
@@ -81,6 +84,36 @@ static int hand_over_uffd(struct ugpu *dev)
 	return ret;
 }
 
+/*
+ * Give the daemon a sealed page to report finished jobs in, so waiting
+ * for a job that is already done costs no round trip. Optional: without
+ * it (an older daemon, no memfd) every wait asks the daemon.
+ */
+static void share_completion_page(struct ugpu *dev)
+{
+	struct ugpu_completion_page cp = { 0 };
+	size_t len = sizeof(*dev->cpage);
+	void *p;
+	int fd;
+
+	fd = memfd_create("ugpu-completions", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return;
+	if (ftruncate(fd, len) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
+		goto out;
+	p = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		goto out;
+	cp.fd = fd;
+	if (xioctl(dev, UGPU_IOCTL_COMPLETION_PAGE, &cp))
+		munmap(p, len);
+	else
+		dev->cpage = p;
+out:
+	close(fd);
+}
+
 int ugpu_open(const char *path, struct ugpu **out)
 {
 	struct ugpu *dev;
@@ -99,6 +132,7 @@ int ugpu_open(const char *path, struct ugpu **out)
 	ret = hand_over_uffd(dev);
 	if (ret)
 		goto err_close;
+	share_completion_page(dev);
 	*out = dev;
 	return 0;
 
@@ -118,6 +152,8 @@ void ugpu_close(struct ugpu *dev)
 {
 	if (!dev)
 		return;
+	if (dev->cpage)
+		munmap(dev->cpage, sizeof(*dev->cpage));
 	close(dev->fd);
 	free(dev);
 }
@@ -204,6 +240,10 @@ int ugpu_bo_destroy(struct ugpu *dev, uint32_t bo)
 
 	return xioctl(dev, UGPU_IOCTL_BO_DESTROY, &d);
 }
+
+/* How often ugpu_wait() yields, checking the completion page, before it
+ * asks the daemon. */
+#define UGPU_WAIT_YIELDS 8
 
 static uint64_t page_round(uint64_t size)
 {
@@ -312,11 +352,39 @@ int ugpu_exec(struct ugpu *dev, uint32_t vm, uint32_t engine, uint64_t batch_va,
 	return ret;
 }
 
+/* Is @fence reported done in the completion page? Then *status is its result. */
+static bool completed(const struct ugpu *dev, uint64_t fence, int *status)
+{
+	const struct ugpu_completion_slot *slot;
+
+	if (!dev->cpage || !fence)
+		return false;
+	slot = &dev->cpage->slot[fence % UGPU_COMPLETION_SLOTS];
+	if (__atomic_load_n(&slot->seqno, __ATOMIC_ACQUIRE) != fence)
+		return false;
+	*status = __atomic_load_n(&slot->status, __ATOMIC_RELAXED);
+	return true;
+}
+
 int ugpu_wait(struct ugpu *dev, uint64_t fence, int64_t timeout_ns)
 {
 	struct ugpu_wait w = { .fence = fence, .timeout_abs_ns = -1 };
 	struct timespec now;
-	int ret;
+	int ret, status;
+
+	if (!dev)
+		return -EINVAL;
+	/*
+	 * Done already? Then no round trip. Otherwise yield a few times
+	 * first: a short job usually finishes within a scheduler slice, and
+	 * yielding lets the daemon run when it shares our CPU.
+	 */
+	for (int i = 0; i < (timeout_ns ? UGPU_WAIT_YIELDS : 1); i++) {
+		if (completed(dev, fence, &status))
+			return status;
+		if (timeout_ns)
+			sched_yield();
+	}
 
 	if (timeout_ns >= 0) {
 		clock_gettime(CLOCK_MONOTONIC, &now);

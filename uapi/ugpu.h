@@ -281,6 +281,38 @@ struct ugpu_stats {
 	__u64 reserved[6];
 };
 
+/**
+ * struct ugpu_completion_page - share a page where the daemon reports
+ * finished jobs (UGPU_IOCTL_COMPLETION_PAGE), so a wait for a job that
+ * is already done needs no ioctl
+ *
+ * The client passes a memfd of at least 4096 bytes sealed with
+ * F_SEAL_SHRINK; the daemon maps it and, when job `seqno` ends, writes
+ * slot[seqno % UGPU_COMPLETION_SLOTS]: status first, then seqno (release
+ * order). A reader that loads seqno (acquire) equal to its fence may
+ * trust status; anything else means "ask with UGPU_IOCTL_WAIT".
+ */
+struct ugpu_completion_page {
+	__u64 extensions;
+	__u32 fd;		/* in: memfd number in the caller */
+	__u32 flags;		/* in: 0 */
+	__u64 reserved[2];
+};
+
+#define UGPU_COMPLETION_SLOTS	255
+
+struct ugpu_completion_slot {
+	__u64 seqno;
+	__s32 status;
+	__u32 pad;
+};
+
+struct ugpu_completion_layout {
+	__u64 version;		/* 1, written by the daemon when it maps the page */
+	__u64 reserved;
+	struct ugpu_completion_slot slot[UGPU_COMPLETION_SLOTS];
+};
+
 #define UGPU_IOCTL_QUERY	_IOWR(UGPU_IOCTL_BASE, 0x00, struct ugpu_query)
 #define UGPU_IOCTL_CLIENT_INIT	_IOW(UGPU_IOCTL_BASE, 0x01, struct ugpu_client_init)
 #define UGPU_IOCTL_VM_CREATE	_IOWR(UGPU_IOCTL_BASE, 0x02, struct ugpu_vm_create)
@@ -297,6 +329,7 @@ struct ugpu_stats {
 #define UGPU_IOCTL_SYNCOBJ_DESTROY _IOW(UGPU_IOCTL_BASE, 0x0d, struct ugpu_syncobj_destroy)
 #define UGPU_IOCTL_SYNCOBJ_WAIT	_IOW(UGPU_IOCTL_BASE, 0x0e, struct ugpu_syncobj_wait)
 #define UGPU_IOCTL_STATS	_IOWR(UGPU_IOCTL_BASE, 0x0f, struct ugpu_stats)
+#define UGPU_IOCTL_COMPLETION_PAGE _IOW(UGPU_IOCTL_BASE, 0x10, struct ugpu_completion_page)
 
 #ifndef __cplusplus
 _Static_assert(sizeof(struct ugpu_query) == 72, "ugpu_query layout");
@@ -316,6 +349,8 @@ _Static_assert(sizeof(struct ugpu_syncobj_create) == 32, "ugpu_syncobj_create la
 _Static_assert(sizeof(struct ugpu_syncobj_destroy) == 32, "ugpu_syncobj_destroy layout");
 _Static_assert(sizeof(struct ugpu_syncobj_wait) == 48, "ugpu_syncobj_wait layout");
 _Static_assert(sizeof(struct ugpu_stats) == 136, "ugpu_stats layout");
+_Static_assert(sizeof(struct ugpu_completion_page) == 32, "ugpu_completion_page layout");
+_Static_assert(sizeof(struct ugpu_completion_layout) == 4096, "ugpu_completion_layout");
 #endif
 
 #endif

@@ -149,12 +149,29 @@ struct dev_job_result {
 };
 
 /**
+ * struct dev_writeback - a job's result written to memory at its end,
+ * like a GPU's fence write-back: @status first, then @seqno with release
+ * order, before the completion interrupt
+ * @seqno:  the submit's @wb_seqno
+ * @status: the job's status
+ * @pad:    untouched
+ */
+struct dev_writeback {
+	uint64_t seqno;
+	int32_t status;
+	uint32_t pad;
+};
+
+/**
  * struct dev_submit - one job
  * @vm:        the VM the batch runs in
  * @engine:    engine index
  * @batch_len: bytes, a non-zero multiple of 4
  * @batch_va:  GPU VA of the first command, 4-byte aligned
  * @user:      cookie returned in the result
+ * @wb:        if not NULL, where the job's result is written when it ends
+ *             (however it ends); must stay valid until the job is reaped
+ * @wb_seqno:  the value written to @wb->seqno
  */
 struct dev_submit {
 	struct dev_vm *vm;
@@ -162,6 +179,8 @@ struct dev_submit {
 	uint32_t batch_len;
 	uint64_t batch_va;
 	uint64_t user;
+	struct dev_writeback *wb;
+	uint64_t wb_seqno;
 };
 
 /**

@@ -239,6 +239,8 @@ static int sim_submit(struct dev *d, const struct dev_submit *s, uint64_t *job_i
 	job->batch_va = s->batch_va;
 	job->batch_len = s->batch_len;
 	job->res.user = s->user;
+	job->wb = s->wb;
+	job->wb_seqno = s->wb_seqno;
 	job->res.engine = s->engine;
 	job->res.submit_ns = sim_now_ns();
 

@@ -13,6 +13,7 @@
  * through the same per-job abort word.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -136,6 +137,11 @@ void sim_job_done_locked(struct sim_dev *sd, struct sim_job *job, struct sim_vm 
 		sim_stat_add(&sd->st.jobs_failed, 1);
 	if (job->res.status == -ECANCELED)
 		sim_stat_add(&sd->st.jobs_cancelled, 1);
+	if (job->wb) {
+		/* Write-back before the interrupt: pairs with the reader's acquire. */
+		__atomic_store_n(&job->wb->status, job->res.status, __ATOMIC_RELAXED);
+		__atomic_store_n(&job->wb->seqno, job->wb_seqno, __ATOMIC_RELEASE);
+	}
 	sd->eng[job->res.engine].queued--;
 	list_add_tail(&job->node, &sd->done);
 	sim_vm_put_locked(job->vm, free_vm);
@@ -163,8 +169,14 @@ static void idle_spin(struct sim_engine *e)
 
 	pthread_mutex_unlock(&e->sd->lock);
 	/* Pairs with the increment in sim_engine_kick(). */
+	/*
+	 * Yield rather than spin: when the engine shares a CPU with the loop
+	 * thread or the client, they run in between (the client is about to
+	 * wait for the job, the loop to report it); alone on a CPU, a yield
+	 * returns at once.
+	 */
 	while (__atomic_load_n(&e->kicks, __ATOMIC_ACQUIRE) == seen && sim_now_ns() < until)
-		cpu_relax();
+		sched_yield();
 	pthread_mutex_lock(&e->sd->lock);
 }
 

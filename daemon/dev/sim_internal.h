@@ -152,6 +152,8 @@ struct sim_job {
 	uint32_t batch_len;
 	int abort;			/* atomic: 0, -ECANCELED, -EIO (reset) */
 	struct dev_job_result res;
+	struct dev_writeback *wb;	/* result write-back, or NULL */
+	uint64_t wb_seqno;
 };
 
 struct sim_chunk;

@@ -67,6 +67,7 @@ static const unsigned int abi_cmds[] = {
 	ABI_CMD(UGPU_IOCTL_SYNCOBJ_DESTROY),
 	ABI_CMD(UGPU_IOCTL_SYNCOBJ_WAIT),
 	ABI_CMD(UGPU_IOCTL_STATS),
+	ABI_CMD(UGPU_IOCTL_COMPLETION_PAGE),
 };
 
 int front_check_cmd(unsigned int cmd)

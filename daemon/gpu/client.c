@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "gpu/gpu_internal.h"
@@ -242,6 +244,52 @@ int gpu_client_init(struct gpu_client *cl, const struct ugpu_client_init *in)
 	return 0;
 }
 
+void gpu_cpage_put(struct gpu_cpage *cp)
+{
+	if (!cp || --cp->refs)
+		return;
+	munmap(cp->page, sizeof(*cp->page));
+	free(cp);
+}
+
+int gpu_client_completion_page(struct gpu_client *cl, const struct ugpu_completion_page *in)
+{
+	struct stat st;
+	int fd, seals, ret = -EINVAL;
+	void *p;
+
+	if (in->extensions || in->flags || in->reserved[0] || in->reserved[1])
+		return -EINVAL;
+	if (cl->cpage)
+		return -EBUSY;
+	fd = pidfd_fetch_fd(cl->mm->pidfd, (int)in->fd);
+	if (fd < 0)
+		return fd == -ESRCH ? -ENODEV : fd;
+	/* Same rule as imports: a page the client cannot shrink away. */
+	seals = fcntl(fd, F_GET_SEALS);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || seals < 0 ||
+	    !(seals & F_SEAL_SHRINK) || st.st_size < (off_t)sizeof(struct ugpu_completion_layout))
+		goto out;
+	cl->cpage = calloc(1, sizeof(*cl->cpage));
+	if (!cl->cpage) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	p = mmap(NULL, sizeof(*cl->cpage->page), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		free(cl->cpage);
+		cl->cpage = NULL;
+		goto out;
+	}
+	cl->cpage->refs = 1;
+	cl->cpage->page = p;
+	__atomic_store_n(&cl->cpage->page->version, 1, __ATOMIC_RELEASE);
+	ret = 0;
+out:
+	close(fd);
+	return ret;
+}
+
 int gpu_client_same_mm(struct gpu_client *cl, pid_t caller)
 {
 	struct gpu_mm *mm = cl->mm;
@@ -329,6 +377,7 @@ void gpu_client_release(struct gpu_client *cl)
 	handle_table_fini(&cl->vms);
 	handle_table_fini(&cl->bos);
 	handle_table_fini(&cl->syncobjs);
+	gpu_cpage_put(cl->cpage);
 	if (cl->counted)
 		g->nclients--;
 	list_del_init(&cl->link);

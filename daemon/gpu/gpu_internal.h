@@ -99,6 +99,18 @@ struct gpu_parked {
 	struct gpu_bind_job *bind;	/* a bind queued behind others */
 };
 
+/*
+ * A client's completion page, mapped in the daemon; the device writes job
+ * results into it, so it lives until the client and every job of it that
+ * reached the device are gone.
+ */
+struct gpu_cpage {
+	unsigned int refs;
+	struct ugpu_completion_layout *page;
+};
+
+void gpu_cpage_put(struct gpu_cpage *cp);
+
 /* The address space of one client process, shared by its clients. */
 struct gpu_mm {
 	struct gpu *gpu;
@@ -135,6 +147,7 @@ struct gpu_client {
 	struct list_node waiting;	/* jobs waiting on in-fences or a retry */
 	unsigned int inflight;		/* submitted, not completed */
 	struct list_node parked;	/* of gpu_parked */
+	struct gpu_cpage *cpage;	/* the client's completion page, or NULL */
 	/* Accounting (quotas and `ugpuctl clients`). */
 	uint64_t bound_bytes, bo_bytes, nuserptrs;
 	struct gpu_counters c;
@@ -238,6 +251,7 @@ struct gpu_job {
 	uint64_t batch_va;
 	uint64_t dev_id;		/* 0 until handed to the device */
 	uint64_t vm_seq;		/* commit order in the VM */
+	struct gpu_cpage *cpage;	/* reference while in the device */
 	struct list_node vm_link;	/* on vm->inflight once committed */
 	/* Waiting for in-fences (on client->waiting), then for a clean check. */
 	struct gpu_job_dep *deps;
@@ -274,6 +288,7 @@ int gpu_park_fence(struct gpu_client *cl, struct front_req *req, unsigned int cm
 int gpu_client_open(struct gpu *g, const struct front_caller *who, struct gpu_client **out);
 void gpu_client_release(struct gpu_client *cl);
 int gpu_client_init(struct gpu_client *cl, const struct ugpu_client_init *in);
+int gpu_client_completion_page(struct gpu_client *cl, const struct ugpu_completion_page *in);
 int gpu_client_same_mm(struct gpu_client *cl, pid_t caller);
 int gpu_client_port(struct gpu_client *cl, struct dma_port **out);
 int gpu_client_read(struct gpu_client *cl, uint64_t addr, void *buf, size_t len);

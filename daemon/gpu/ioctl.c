@@ -194,6 +194,8 @@ int gpu_ioctl(struct gpu_client *cl, const struct front_caller *who, unsigned in
 	}
 	case UGPU_IOCTL_SYNCOBJ_WAIT:
 		return gpu_syncobj_wait(cl, req, data);
+	case UGPU_IOCTL_COMPLETION_PAGE:
+		return gpu_client_completion_page(cl, data);
 	default:
 		return -ENOTTY;
 	}

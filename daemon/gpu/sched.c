@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <event2/event.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "gpu/gpu_internal.h"
@@ -23,6 +24,18 @@ static void job_free(struct gpu_job *job)
 }
 
 /* End a job's life on the core's side (the device no longer has it). */
+_Static_assert(sizeof(struct dev_writeback) == sizeof(struct ugpu_completion_slot) &&
+	       offsetof(struct dev_writeback, seqno) ==
+	       offsetof(struct ugpu_completion_slot, seqno) &&
+	       offsetof(struct dev_writeback, status) ==
+	       offsetof(struct ugpu_completion_slot, status),
+	       "the device writes completion slots directly");
+
+static struct dev_writeback *cpage_slot(struct gpu_cpage *cp, uint64_t seqno)
+{
+	return (struct dev_writeback *)&cp->page->slot[seqno % UGPU_COMPLETION_SLOTS];
+}
+
 void gpu_job_done(struct gpu *g, struct gpu_job *job, int status)
 {
 	struct gpu_client *cl = job->client;
@@ -33,6 +46,15 @@ void gpu_job_done(struct gpu *g, struct gpu_job *job, int status)
 		g->c.jobs_failed++;
 	else
 		g->c.jobs_completed++;
+	if (cl && cl->cpage) {
+		/* Also for jobs that never reached the device. */
+		struct dev_writeback *wb = cpage_slot(cl->cpage, job->seqno);
+
+		__atomic_store_n(&wb->status, status, __ATOMIC_RELAXED);
+		__atomic_store_n(&wb->seqno, job->seqno, __ATOMIC_RELEASE);
+	}
+	gpu_cpage_put(job->cpage);
+	job->cpage = NULL;
 	if (cl) {
 		cl->inflight--;
 		if (status)
@@ -73,6 +95,13 @@ void gpu_schedule(struct gpu *g)
 			list_del_init(&cl->ready_link[e]);
 			list_del_init(&job->link);
 			gpu_ready_add(g, cl, e);
+			if (cl->cpage) {
+				/* The device writes the result where the client looks. */
+				job->cpage = cl->cpage;
+				job->cpage->refs++;
+				s.wb = cpage_slot(cl->cpage, job->seqno);
+				s.wb_seqno = job->seqno;
+			}
 			ret = job->vm->dead ? -ECANCELED : dev_submit(g->dev, &s, &job->dev_id);
 			if (ret) {
 				gpu_job_done(g, job, ret);
