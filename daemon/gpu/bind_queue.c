@@ -52,7 +52,7 @@ static void bind_finish(struct gpu_bind_job *b, int ret)
 
 	list_del_init(&b->link);
 	if (p) {
-		p->bind = NULL;
+		p->detach = NULL;
 		front_req_complete(p->req, ret);
 		gpu_parked_free(p);
 	}
@@ -84,6 +84,12 @@ static void bind_dep_cb(struct fence *f, struct fence_cb *cb)
 
 	if (--b->pending == 0)
 		bindq_run(b->vm);
+}
+
+/* The parked ioctl went away first (interrupt): apply, answer nobody. */
+static void forget_parked(struct gpu_parked *p)
+{
+	((struct gpu_bind_job *)p->owner)->parked = NULL;
 }
 
 int gpu_bindq_submit(struct gpu_client *cl, pid_t caller, struct gpu_vm *vm,
@@ -134,7 +140,8 @@ int gpu_bindq_submit(struct gpu_client *cl, pid_t caller, struct gpu_vm *vm,
 			bind_free(b);
 			return ret;
 		}
-		b->parked->bind = b;
+		b->parked->owner = b;
+		b->parked->detach = forget_parked;
 	}
 	gpu_syncs_signal_with(cl, s, b->fence);
 	list_add_tail(&b->link, &vm->bind_queue);
@@ -154,10 +161,6 @@ int gpu_bindq_submit(struct gpu_client *cl, pid_t caller, struct gpu_vm *vm,
 	return ret;
 }
 
-void gpu_bindq_forget_parked(struct gpu_bind_job *b)
-{
-	b->parked = NULL;
-}
 
 void gpu_bindq_cancel(struct gpu_vm *vm)
 {

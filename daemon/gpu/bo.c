@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "gpu/gpu_internal.h"
+#include "gpu/work.h"
 #include "mm/dma_port.h"
 #include "mm/pidfd.h"
 
@@ -131,11 +132,63 @@ int gpu_bo_destroy(struct gpu_client *cl, uint32_t id)
 	return 0;
 }
 
-int gpu_bo_rw(struct gpu_client *cl, const struct ugpu_bo_rw *rw, bool write)
-{
-	struct gpu_bo *bo;
-	struct dma_port *port;
+/* Above this a copy runs on a worker: the loop must not wait for it. */
+#define BO_RW_INLINE	(256u << 10)
+
+struct bo_copy {
+	struct work w;
+	struct gpu_parked *p;		/* NULL once the request went away */
+	struct gpu_client *cl;		/* reference */
+	struct gpu_bo *bo;		/* reference */
+	struct dma_port *port;		/* reference */
 	char *mem;
+	uint64_t addr, len;
+	bool write;
+	int ret;
+};
+
+static int copy(struct dma_port *port, char *mem, uint64_t addr, uint64_t len, bool write)
+{
+	/* pwrite copies client memory into the BO, pread the other way. */
+	int ret = write ? dma_port_read(port, addr, mem, len, NULL) :
+			  dma_port_write(port, addr, mem, len, NULL);
+
+	return ret ? -EFAULT : 0;
+}
+
+static void copy_work(struct work *w)
+{
+	struct bo_copy *c = container_of(w, struct bo_copy, w);
+
+	c->ret = copy(c->port, c->mem, c->addr, c->len, c->write);
+}
+
+static void copy_done(struct work *w)
+{
+	struct bo_copy *c = container_of(w, struct bo_copy, w);
+
+	if (c->p) {
+		c->p->detach = NULL;
+		front_req_complete(c->p->req, c->ret);
+		gpu_parked_free(c->p);
+	}
+	dma_port_put(c->port);
+	gpu_bo_put(c->bo);
+	gpu_client_put(c->cl);
+	free(c);
+}
+
+static void copy_detach(struct gpu_parked *p)
+{
+	((struct bo_copy *)p->owner)->p = NULL;
+}
+
+int gpu_bo_rw(struct gpu_client *cl, struct ugpu_bo_rw *rw, bool write,
+	      struct front_req *req)
+{
+	struct dma_port *port;
+	struct bo_copy *c;
+	struct gpu_bo *bo;
 	int ret;
 
 	if (rw->extensions || rw->flags || rw->reserved[0] || rw->reserved[1])
@@ -150,13 +203,31 @@ int gpu_bo_rw(struct gpu_client *cl, const struct ugpu_bo_rw *rw, bool write)
 	ret = gpu_client_port(cl, &port);
 	if (ret)
 		return ret == -ESRCH ? -EFAULT : ret;
-	mem = (char *)bo->mem + rw->offset;
-	/* pwrite copies client memory into the BO, pread the other way. */
-	if (write)
-		ret = dma_port_read(port, rw->data_ptr, mem, rw->size, NULL);
-	else
-		ret = dma_port_write(port, rw->data_ptr, mem, rw->size, NULL);
-	return ret ? -EFAULT : 0;
+	if (rw->size <= BO_RW_INLINE)
+		return copy(port, (char *)bo->mem + rw->offset, rw->data_ptr, rw->size, write);
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	ret = gpu_park(cl, req, write ? UGPU_IOCTL_BO_PWRITE : UGPU_IOCTL_BO_PREAD, rw, 0,
+		       &c->p);
+	if (ret) {
+		free(c);
+		return ret;
+	}
+	c->p->owner = c;
+	c->p->detach = copy_detach;
+	c->cl = gpu_client_get(cl);
+	c->bo = gpu_bo_get(bo);
+	c->port = dma_port_get(port);
+	c->mem = (char *)bo->mem + rw->offset;
+	c->addr = rw->data_ptr;
+	c->len = rw->size;
+	c->write = write;
+	c->w.fn = copy_work;
+	c->w.done = copy_done;
+	work_queue(cl->gpu->workers, &c->w);
+	return FRONT_PARKED;
 }
 
 void gpu_bo_teardown_all(struct gpu_client *cl)

@@ -203,6 +203,7 @@ int gpu_client_open(struct gpu *g, const struct front_caller *who, struct gpu_cl
 		return ret;
 	}
 	cl->gpu = g;
+	cl->refs = 1;
 	cl->pid = pid;
 	cl->uid = who->uid;
 	cl->gid = who->gid;
@@ -374,13 +375,29 @@ void gpu_client_release(struct gpu_client *cl)
 	gpu_syncobj_teardown_all(cl);
 	for (unsigned int i = 0; i < GPU_FENCE_RING; i++)
 		fence_put(cl->fences[i]);
+	gpu_cpage_put(cl->cpage);
+	cl->cpage = NULL;
+	if (cl->counted)
+		g->nclients--;
+	cl->counted = false;
+	list_del_init(&cl->link);
+	gpu_client_put(cl);
+}
+
+struct gpu_client *gpu_client_get(struct gpu_client *cl)
+{
+	cl->refs++;
+	return cl;
+}
+
+/* The last reference: a copy still running after release may hold one. */
+void gpu_client_put(struct gpu_client *cl)
+{
+	if (--cl->refs)
+		return;
 	handle_table_fini(&cl->vms);
 	handle_table_fini(&cl->bos);
 	handle_table_fini(&cl->syncobjs);
-	gpu_cpage_put(cl->cpage);
-	if (cl->counted)
-		g->nclients--;
-	list_del_init(&cl->link);
 	mm_put(cl->mm);
 	free(cl);
 }

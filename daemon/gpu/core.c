@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "gpu/gpu_internal.h"
+#include "gpu/work.h"
 
 static void fill_limits(struct gpu_limits *l)
 {
@@ -68,9 +69,12 @@ int gpu_create(struct event_base *base, const struct gpu_config *cfg, struct gpu
 	for (unsigned int e = 0; e < DEV_MAX_ENGINES; e++)
 		list_init(&g->engines[e].ready);
 
-	ret = dev_open(cfg->backend, &dcfg, &g->dev);
+	ret = work_pool_create(base, 2, &g->workers);
 	if (ret)
 		goto err_free;
+	ret = dev_open(cfg->backend, &dcfg, &g->dev);
+	if (ret)
+		goto err_work;
 	g->completion_ev = event_new(base, g->dev->completion_fd, EV_READ | EV_PERSIST,
 				     on_completion, g);
 	if (!g->completion_ev || event_add(g->completion_ev, NULL)) {
@@ -84,6 +88,8 @@ err_dev:
 	if (g->completion_ev)
 		event_free(g->completion_ev);
 	dev_close(g->dev);
+err_work:
+	work_pool_destroy(g->workers);
 err_free:
 	free(g);
 	return ret;
@@ -98,6 +104,8 @@ void gpu_destroy(struct gpu *g)
 		return;
 	list_for_each_entry_safe(cl, tmp, &g->clients, link)
 		gpu_client_release(cl);
+	/* Copies still running hold their clients: let them finish. */
+	work_pool_destroy(g->workers);
 	/* Every VM is gone, so the device holds no job that can still run. */
 	gpu_complete_jobs(g);
 	event_free(g->completion_ev);
@@ -206,8 +214,8 @@ int gpu_park_fence(struct gpu_client *cl, struct front_req *req, unsigned int cm
 
 void gpu_parked_free(struct gpu_parked *p)
 {
-	if (p->bind)
-		gpu_bindq_forget_parked(p->bind);
+	if (p->detach)
+		p->detach(p);
 	if (p->fence) {
 		fence_remove_cb(p->fence, &p->cb);
 		fence_put(p->fence);

@@ -43,6 +43,7 @@
 struct event;
 struct gpu_job_dep;
 struct gpu_bind_job;
+struct work_pool;
 struct dma_port;
 
 #define GPU_PAGE		4096ull
@@ -82,6 +83,7 @@ struct gpu {
 	/* Objects alive, all clients (API.md `ugpuctl status`). */
 	uint64_t nclients, nvms, nbos, nuserptrs, bound_bytes;
 	struct gpu_counters c;		/* device-wide totals */
+	struct work_pool *workers;	/* large copies off the loop thread */
 };
 
 /* A request the core answers later (fence wait, exec behind an event). */
@@ -96,7 +98,10 @@ struct gpu_parked {
 	struct fence *fence;		/* waited on, with cb */
 	struct fence_cb cb;
 	unsigned int tries;		/* exec: rounds so far */
-	struct gpu_bind_job *bind;	/* a bind queued behind others */
+	/* Whoever will answer this request (a queued bind, a copy on a
+	 * worker) is told when it goes away first (interrupt, release). */
+	void (*detach)(struct gpu_parked *p);
+	void *owner;
 };
 
 /*
@@ -131,6 +136,7 @@ struct gpu_mm {
 
 struct gpu_client {
 	struct gpu *gpu;
+	unsigned int refs;		/* the open file + copies on workers */
 	struct list_node link;		/* on gpu->clients */
 	struct gpu_mm *mm;
 	pid_t pid;			/* the opener (a process id) */
@@ -287,6 +293,8 @@ int gpu_park_fence(struct gpu_client *cl, struct front_req *req, unsigned int cm
 /* client.c */
 int gpu_client_open(struct gpu *g, const struct front_caller *who, struct gpu_client **out);
 void gpu_client_release(struct gpu_client *cl);
+struct gpu_client *gpu_client_get(struct gpu_client *cl);
+void gpu_client_put(struct gpu_client *cl);
 int gpu_client_init(struct gpu_client *cl, const struct ugpu_client_init *in);
 int gpu_client_completion_page(struct gpu_client *cl, const struct ugpu_completion_page *in);
 int gpu_client_same_mm(struct gpu_client *cl, pid_t caller);
@@ -311,14 +319,15 @@ int gpu_bindq_submit(struct gpu_client *cl, pid_t caller, struct gpu_vm *vm,
 		     struct ugpu_vm_bind_op *ops, unsigned int n, struct gpu_syncs *s,
 		     struct front_req *req, void *data);
 void gpu_bindq_cancel(struct gpu_vm *vm);
-void gpu_bindq_forget_parked(struct gpu_bind_job *b);
+
 void gpu_vm_teardown_all(struct gpu_client *cl);
 
 /* bo.c */
 int gpu_bo_create(struct gpu_client *cl, uint64_t size, uint32_t *id);
 int gpu_bo_import(struct gpu_client *cl, const struct ugpu_bo_import *in, uint32_t *id);
 int gpu_bo_destroy(struct gpu_client *cl, uint32_t id);
-int gpu_bo_rw(struct gpu_client *cl, const struct ugpu_bo_rw *rw, bool write);
+int gpu_bo_rw(struct gpu_client *cl, struct ugpu_bo_rw *rw, bool write,
+	      struct front_req *req);
 struct gpu_bo *gpu_bo_get(struct gpu_bo *bo);
 void gpu_bo_put(struct gpu_bo *bo);
 void gpu_bo_teardown_all(struct gpu_client *cl);

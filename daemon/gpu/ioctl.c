@@ -171,7 +171,7 @@ int gpu_ioctl(struct gpu_client *cl, const struct front_caller *who, unsigned in
 		ret = gpu_client_same_mm(cl, who->pid);
 		if (ret)
 			return ret;
-		return gpu_bo_rw(cl, data, cmd == UGPU_IOCTL_BO_PWRITE);
+		return gpu_bo_rw(cl, data, cmd == UGPU_IOCTL_BO_PWRITE, req);
 	case UGPU_IOCTL_VM_BIND:
 		return do_bind(cl, who->pid, data, req);
 	case UGPU_IOCTL_EXEC:
