@@ -235,11 +235,9 @@ struct gpu_userptr {
 	 * memory the client mapped after committing them. */
 	uint64_t inval_commit;
 	struct list_node inval_link;	/* on vm->invalidated */
-	/* userfaultfd cannot watch its memory (a regular file): no events */
-	bool unwatched;
-	/* On vm->checked while valid with pages that no event can tell us
-	 * about (unwatched, or shared memory the client may mprotect):
-	 * their VMAs are re-checked at every exec. Under vm->lock. */
+	/* On vm->checked while valid with daemon-mapped shared pages that
+	 * the client may mprotect (no event for that): their VMAs are
+	 * re-checked at every exec. Under vm->lock. */
 	struct list_node check_link;
 	struct list_node vm_link;	/* on vm->userptrs */
 	struct gpu_up_seg *segs;	/* under vm->lock */

@@ -373,13 +373,15 @@ static int register_ranges(struct gpu_userptr *up)
 		for (unsigned int i = 0; i < n; i++)
 			uffd_watch_reg_init(&rs[i].reg);
 	}
-	up->unwatched = false;
 	for (unsigned int i = 0; i < n; i++) {
 		ret = uffd_watch_register(w, &rs[i].reg, rs[i].start, rs[i].len);
-		if (ret == -EINVAL) {
-			up->unwatched = true;	/* a regular file: exec-time checks */
-			ret = 0;
-		}
+		/*
+		 * Memory userfaultfd cannot watch (MAP_DROPPABLE; regular
+		 * files before Linux 6.7) now sits at a bound address: no
+		 * event would tell us when it goes, so it is not used.
+		 */
+		if (ret == -EINVAL)
+			ret = -EFAULT;
 		if (ret)
 			break;
 		rs[i].linked = rs[i].reg.linked;
@@ -395,8 +397,6 @@ static int register_ranges(struct gpu_userptr *up)
 
 static bool needs_exec_check(const struct gpu_userptr *up)
 {
-	if (up->unwatched)
-		return true;
 	for (unsigned int i = 0; i < up->nsegs; i++)
 		if (up->segs[i].host)
 			return true;
@@ -421,10 +421,10 @@ static void invalidate_locally(struct gpu_userptr *up)
 }
 
 /*
- * What userfaultfd cannot report - mprotect of shared memory, anything
- * done to a regular-file mapping - is caught here, at every exec, for
- * the userptrs that need it: each segment's VMA must be the one it was
- * mapped from (same bounds, protection and file). vm->lock held.
+ * What userfaultfd cannot report - an mprotect of shared memory the
+ * daemon maps itself - is caught here, at every exec, for the userptrs
+ * that need it: each such segment's VMA must be the one it was mapped
+ * from (same bounds, protection and file). vm->lock held.
  */
 void gpu_vm_check_userptrs(struct gpu_vm *vm)
 {
@@ -550,10 +550,9 @@ int gpu_userptr_create(struct gpu_vm *vm, uint64_t va, uint64_t addr, uint64_t s
 	uffd_watch_reg_init(&up->regs[0].reg);
 	ret = uffd_watch_register(cl->mm->watch, &up->regs[0].reg, addr, size);
 	up->regs[0].linked = up->regs[0].reg.linked;
+	/* -EINVAL: memory userfaultfd cannot watch, refused (see above). */
 	if (ret == -EFAULT && !(flags & UGPU_VM_BIND_FLAG_PROBE))
 		ret = 0;
-	else if (ret == -EINVAL)
-		ret = 0;	/* a regular file: checked at every exec instead */
 	else if (ret == -ESRCH)
 		ret = -EFAULT;
 	if (ret)

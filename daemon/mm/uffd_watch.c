@@ -107,7 +107,17 @@
 
 #define WANT_FEATURES	(UFFD_FEATURE_EVENT_UNMAP | UFFD_FEATURE_EVENT_REMOVE | \
 			 UFFD_FEATURE_EVENT_REMAP)
-#define NICE_FEATURES	UFFD_FEATURE_WP_HUGETLBFS_SHMEM
+
+/*
+ * WP_ASYNC (6.7+; bookworm's headers lack it): write-protect faults are
+ * resolved by the kernel without a message, and in return write-protect
+ * registration is allowed on ANY memory, regular-file mappings included.
+ * We never protect a page, so it only widens what can be watched.
+ */
+#ifndef UFFD_FEATURE_WP_ASYNC
+#define UFFD_FEATURE_WP_ASYNC	(1 << 15)
+#endif
+#define NICE_FEATURES	(UFFD_FEATURE_WP_HUGETLBFS_SHMEM | UFFD_FEATURE_WP_ASYNC)
 
 struct uffd_watch {
 	struct notifier_mm *nmm;
@@ -561,6 +571,13 @@ static int register_span(struct uffd_watch *w, uint64_t start, uint64_t last,
 		 * memory; on changed ones it was a race.
 		 */
 		if (vma_span(&w->vma, start, last, &s2, &e2) || s2 != s || e2 != e)
+			continue;
+		/*
+		 * A VMA replaced by one with the same bounds looks unchanged:
+		 * an EINVAL may still be that race, so only a repeated one
+		 * means memory userfaultfd cannot watch.
+		 */
+		if (ret == -EINVAL && tries < REG_TRIES - 1)
 			continue;
 		if (ret)
 			return ret;
