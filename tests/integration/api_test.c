@@ -2,36 +2,32 @@
 /*
  * Check suite for the public contract (API.md) end to end: each test
  * starts the real daemon (build/ugpud, sim backend) on a fresh FUSE
- * mount, runs scenarios of tests/helpers/api_client as real client
- * processes (root, a second process, uid 65534, forked children), asserts
- * their exit status and every "ok"/"not ok" line they print, and then
- * that the mount's `stats` returns to zero clients, VMs, BOs, userptrs
- * and bound bytes. Daemons with small quotas or a short hang timeout are
- * started for the tests that need them; one test SIGKILLs its daemon.
- * Teardown SIGTERMs the daemon, expects exit 0 and the mount gone. Every
- * wait is for a state, bounded (TU_TIMEOUT_MS); nothing asserts timing.
+ * mount (tests/lib/ugpud_harness.c), runs scenarios of the api_* helper
+ * programs (tests/helpers/api_*.c) as real client processes (root, a
+ * second process, uid 65534, forked children), asserts their exit status
+ * and every "ok"/"not ok" line they print, and then that the mount's
+ * `stats` returns to zero clients, VMs, BOs, userptrs and bound bytes.
+ * Daemons with small quotas or a short hang timeout are started for the
+ * tests that need them; one test SIGKILLs its daemon. Teardown SIGTERMs
+ * the daemon, expects exit 0 and the mount gone. Every wait is for a
+ * state, bounded (TU_TIMEOUT_MS); nothing asserts timing.
  */
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
-#include <linux/magic.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/lib/suite.h"
 #include "tests/lib/testutil.h"
+#include "tests/lib/ugpud_harness.h"
 
-#define HELPER		"api_client"
 #define RUN_MS		60000	/* one scenario, all its output */
 #define NOBODY		65534
 
@@ -43,15 +39,8 @@
 #define Q_BO_BYTES	"1048576"
 #define Q_INFLIGHT	"2"
 
-static struct {
-	pid_t pid;			/* the daemon, 0 when reaped */
-	bool up;			/* started and not yet stopped */
-	bool killed;			/* the test SIGKILLed it */
-	char dir[64];			/* the mount point, one per TCase */
-	char card0[128];
-	char stats[128];
-	char last_stats[1024];
-} D;
+static struct ugpud D;			/* the daemon, one mount point per TCase */
+static char last_stats[1024];
 
 /* A helper process and what it printed. */
 struct run {
@@ -61,195 +50,60 @@ struct run {
 	char first_fail[512];
 };
 
+/* Each helper program, then the scenarios it runs. */
+static const char *const programs[][11] = {
+	{ "api_errors", "errors", "two-clients", "hold", "foreign", "probe", "fork", "quota" },
+	{ "api_userptr", "userptr-store", "invalidate", "dontneed", "sync-unmap", "unmap-running",
+	  "readonly", "partial-unbind", "replace", "storm" },
+	{ "api_memory", "big", "misaligned", "host-alloc", "protect", "backing", "backing-file",
+	  "batch-memory" },
+	{ "api_objects", "query", "bo", "fence", "hang" },
+	{ "api_lifetime", "gone", "exit-busy" },
+};
+
+/* The helper program that runs @scenario. */
+static const char *program_of(const char *scenario)
+{
+	size_t i, j;
+
+	for (i = 0; i < sizeof(programs) / sizeof(programs[0]); i++)
+		for (j = 1; j < sizeof(programs[0]) / sizeof(programs[0][0]) && programs[i][j]; j++)
+			if (!strcmp(programs[i][j], scenario))
+				return programs[i][0];
+	ck_abort_msg("no helper program runs scenario %s", scenario);
+	return NULL;
+}
+
 /* ---- the daemon ---------------------------------------------------------- */
 
-static void ugpud_path(char *buf, size_t len)
-{
-	const char *env = getenv("UGPU_BUILD");
-	char exe[PATH_MAX];
-	ssize_t n;
-
-	if (env && *env) {
-		snprintf(buf, len, "%s/ugpud", env);
-		return;
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	ck_assert_msg(n > 0, "readlink /proc/self/exe: %s", strerror(errno));
-	exe[n] = '\0';
-	snprintf(buf, len, "%s/../../ugpud", dirname(exe));
-}
-
-/* A live FUSE mount, or a dead one (its daemon gone: ENOTCONN). */
-static bool is_fuse_mount(const char *dir)
-{
-	struct statfs sf;
-
-	if (statfs(dir, &sf))
-		return errno == ENOTCONN || errno == ECONNABORTED;
-	return sf.f_type == FUSE_SUPER_MAGIC;
-}
-
-static bool card0_opens(void *arg)
-{
-	int fd = open(D.card0, O_RDWR | O_CLOEXEC);
-
-	if (fd < 0)
-		return false;
-	close(fd);
-	return true;
-}
-
-static bool mount_gone(void *arg)
-{
-	return !is_fuse_mount(D.dir);
-}
-
-/* Wait for a mount left by an earlier test to go, else detach it. */
-static bool unmount_leftover(void)
-{
-	bool left = !tu_wait_for(mount_gone, NULL, TU_TIMEOUT_MS);
-
-	if (left)
-		umount2(D.dir, MNT_DETACH);
-	return left;
-}
-
-/*
- * Unchecked fixture (the runner process, once per TCase): the mount
- * point. A failing forked test exits without its checked teardown and
- * Check SIGKILLs the test's process group; the daemon runs in a group of
- * its own, dies of PDEATHSIG and its fusermount3 unmounts. Whatever is
- * left, this teardown removes.
- */
+/* Unchecked fixture (the runner process, once per TCase): the mount point. */
 static void dir_setup(void)
 {
-	snprintf(D.dir, sizeof(D.dir), "/tmp/ugpu-api.XXXXXX");
-	ck_assert_msg(mkdtemp(D.dir), "mkdtemp: %s", strerror(errno));
-	snprintf(D.card0, sizeof(D.card0), "%s/card0", D.dir);
-	snprintf(D.stats, sizeof(D.stats), "%s/stats", D.dir);
+	ugpud_dir_setup(&D, "ugpu-api");
 }
 
 static void dir_teardown(void)
 {
-	unmount_leftover();
-	rmdir(D.dir);
-}
-
-/* wait(2) for the daemon with a bound. Return: 0, -ETIMEDOUT, -errno. */
-static int daemon_wait(int timeout_ms, int *status)
-{
-	long long deadline = tu_now_ms() + timeout_ms;
-	pid_t r;
-
-	for (;;) {
-		r = waitpid(D.pid, status, WNOHANG);
-		if (r == D.pid) {
-			D.pid = 0;
-			return 0;
-		}
-		if (r < 0 && errno != EINTR)
-			return -errno;
-		if (tu_now_ms() >= deadline)
-			return -ETIMEDOUT;
-		usleep(1000);
-	}
-}
-
-/* SIGKILL the daemon and reap it. */
-static void daemon_kill(void)
-{
-	if (D.pid <= 0)
-		return;
-	kill(D.pid, SIGKILL);
-	while (waitpid(D.pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	D.pid = 0;
-}
-
-/* Start ugpud --mount on the TCase's directory; @extra: more flags, NULL-ended. */
-static void daemon_start(const char *const *extra)
-{
-	pid_t parent = getpid();
-	char path[PATH_MAX];
-	char *argv[32];
-	int argc = 0, st = 0, fd;
-
-	D.pid = 0;
-	D.up = D.killed = false;
-	ugpud_path(path, sizeof(path));
-	ck_assert_msg(access(path, X_OK) == 0, "%s: %s (set UGPU_BUILD)", path, strerror(errno));
-	/* A failed test's daemon may have left a dead mount: not this test's fault. */
-	if (unmount_leftover())
-		fprintf(stderr, "api_test: %s: detached a dead mount an earlier test left\n", D.dir);
-
-	argv[argc++] = "ugpud";
-	argv[argc++] = "--mount";
-	argv[argc++] = D.dir;
-	argv[argc++] = "--log-level";
-	argv[argc++] = "warning";
-	while (extra && *extra && argc < 30)
-		argv[argc++] = (char *)*extra++;
-	argv[argc] = NULL;
-	D.pid = fork();
-	ck_assert_msg(D.pid >= 0, "fork: %s", strerror(errno));
-	if (D.pid == 0) {
-		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (getppid() != parent)
-			_exit(126);
-		fd = open("/dev/null", O_RDWR);
-		if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0)
-			_exit(126);
-		execv(path, argv);
-		_exit(127);
-	}
-	D.up = true;
-	if (!tu_wait_for(card0_opens, NULL, TU_TIMEOUT_MS)) {
-		int r = daemon_wait(0, &st);
-
-		ck_abort_msg("%s never opened (daemon %s 0x%x)", D.card0,
-			     r ? "running" : "exited", r ? 0 : st);
-	}
-}
-
-/* SIGTERM: the daemon exits 0 and takes its mount with it. */
-static void daemon_stop(void)
-{
-	int st = 0, r = 0;
-	bool left;
-
-	if (!D.up)
-		return;
-	D.up = false;
-	if (!D.killed) {
-		kill(D.pid, SIGTERM);
-		r = daemon_wait(3 * TU_TIMEOUT_MS, &st);
-		if (r)
-			daemon_kill();
-	}
-	left = unmount_leftover();
-	ck_assert_msg(r == 0, "ugpud ignored SIGTERM");
-	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "ugpud exit status 0x%x", st);
-	ck_assert_msg(!left, "the mount outlived the daemon");
+	ugpud_dir_teardown(&D);
 }
 
 static void setup_default(void)
 {
-	daemon_start(NULL);
+	ugpud_start(&D, NULL);
 }
 
 static void setup_nohang(void)
 {
 	static const char *const extra[] = { "--hang-timeout-ms", "60000", NULL };
 
-	daemon_start(extra);
+	ugpud_start(&D, extra);
 }
 
 static void setup_hang(void)
 {
 	static const char *const extra[] = { "--hang-timeout-ms", "300", NULL };
 
-	daemon_start(extra);
+	ugpud_start(&D, extra);
 }
 
 static void setup_quota(void)
@@ -260,12 +114,12 @@ static void setup_quota(void)
 		"--max-inflight", Q_INFLIGHT, "--hang-timeout-ms", "60000", NULL,
 	};
 
-	daemon_start(extra);
+	ugpud_start(&D, extra);
 }
 
 static void teardown(void)
 {
-	daemon_stop();
+	ugpud_stop(&D);
 }
 
 /* ---- stats --------------------------------------------------------------- */
@@ -307,10 +161,10 @@ static bool stats_zero(void *arg)
 	unsigned long long v;
 	size_t i;
 
-	if (stats_read(D.last_stats, sizeof(D.last_stats)))
+	if (stats_read(last_stats, sizeof(last_stats)))
 		return false;
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (!stats_field(D.last_stats, keys[i], &v) || v)
+		if (!stats_field(last_stats, keys[i], &v) || v)
 			return false;
 	return true;
 }
@@ -319,12 +173,12 @@ static bool stats_zero(void *arg)
 static void assert_stats_settle(void)
 {
 	ck_assert_msg(tu_wait_for(stats_zero, NULL, TU_TIMEOUT_MS),
-		      "stats did not return to zero: %s", D.last_stats);
+		      "stats did not return to zero: %s", last_stats);
 }
 
 /* ---- helper processes ---------------------------------------------------- */
 
-/* Start `api_client SCENARIO card0 EXTRA...` from @prog (NULL: the build's). */
+/* Start `api_<group> SCENARIO card0 EXTRA...` from @prog (NULL: the build's). */
 static void run_spawn(struct run *r, const char *prog, const struct tu_spawn_opts *opts,
 		      const char *scenario, const char *const *extra)
 {
@@ -334,11 +188,12 @@ static void run_spawn(struct run *r, const char *prog, const struct tu_spawn_opt
 
 	memset(r, 0, sizeof(*r));
 	if (!prog) {
-		ret = tu_helper_path(HELPER, path, sizeof(path));
-		ck_assert_msg(ret == 0, "helper %s not found (%d; set UGPU_TEST_HELPERS)", HELPER, ret);
+		ret = tu_helper_path(program_of(scenario), path, sizeof(path));
+		ck_assert_msg(ret == 0, "helper %s not found (%d; set UGPU_TEST_HELPERS)",
+			      program_of(scenario), ret);
 		prog = path;
 	}
-	argv[argc++] = HELPER;
+	argv[argc++] = (char *)program_of(scenario);
 	argv[argc++] = (char *)scenario;
 	argv[argc++] = D.card0;
 	while (extra && *extra && argc < 15)
@@ -673,15 +528,15 @@ START_TEST(test_non_root)
 	size_t i;
 	int ret;
 
-	ck_assert_int_eq(tu_helper_path(HELPER, src, sizeof(src)), 0);
-	ret = tu_copy_for_user(src, dir, sizeof(dir), prog, sizeof(prog));
-	ck_assert_msg(ret == 0, "copy helper: %d", ret);
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		ck_assert_int_eq(tu_helper_path(program_of(names[i]), src, sizeof(src)), 0);
+		ret = tu_copy_for_user(src, dir, sizeof(dir), prog, sizeof(prog));
+		ck_assert_msg(ret == 0, "copy helper: %d", ret);
 		run_spawn(&r, prog, &opts, names[i], NULL);
 		run_finish(&r, names[i]);
 		assert_stats_settle();
+		tu_rmdir(dir);
 	}
-	tu_rmdir(dir);
 }
 END_TEST
 
@@ -693,11 +548,11 @@ START_TEST(test_daemon_gone)
 	run_begin(&r, "gone", NULL);
 	run_until(&r, "ready", NULL, 0);
 	ck_assert_msg(r.fails == 0, "before the kill: %s", r.first_fail);
-	daemon_kill();
+	ugpud_kill(&D);
 	D.killed = true;
 	ck_assert_int_eq(tu_send(&r.p, "go"), 0);
 	/* auto_unmount: a SIGKILLed daemon leaves no dead mount behind. */
-	unmounted = tu_wait_for(mount_gone, NULL, TU_TIMEOUT_MS);
+	unmounted = tu_wait_for(ugpud_mount_gone, &D, TU_TIMEOUT_MS);
 	if (!unmounted)
 		fprintf(stderr, "api_test: %s still mounted after the daemon was killed\n", D.dir);
 	run_finish(&r, "gone");
@@ -776,12 +631,5 @@ static Suite *api_suite(void)
 
 int main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	sr = srunner_create(api_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run_suite(api_suite());
 }

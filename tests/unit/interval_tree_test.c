@@ -1,87 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Check suite for daemon/core/interval_tree: itree_range() errors, the
- * empty tree, single nodes, the 0 and UINT64_MAX edges, in-order walks,
- * removal shapes, and fixed-seed randomized runs that mirror every
- * operation in a brute-force array model, compare each overlap query
- * with it (the set of nodes and their start order) and verify the
- * red-black and subtree_last invariants every few operations.
+ * empty tree, single nodes, the 0 and UINT64_MAX edges, in-order walks
+ * and removal shapes, each checked against the red-black and
+ * subtree_last invariants (tests/lib/itree_check.c). The fixed-seed
+ * randomized runs against a brute-force model are in
+ * interval_tree_random_test.c.
  */
 #include <check.h>
 #include <errno.h>
-#include <inttypes.h>
-#include <stdio.h>
-#include <stdlib.h>
+#include <stdint.h>
 
 #include "core/interval_tree.h"
+#include "tests/lib/itree_check.h"
+#include "tests/lib/suite.h"
 
 #define MAX64 UINT64_MAX
-
-/*
- * ck_assert() marks a point on every call, which is slow in forked mode;
- * the hot loops use this instead and only pay on failure.
- */
-#define REQUIRE(cond, ...)					\
-	do {							\
-		if (!(cond))					\
-			ck_abort_msg(__VA_ARGS__);		\
-	} while (0)
-
-/* ---- tree checker ---- */
-
-/*
- * Walk the subtree at @n, checking parent links, start order against
- * *@prev_start, no red-red, and subtree_last. Returns the black height
- * (missing children count as 0) and adds the node count to *@count.
- */
-static int check_subtree(const struct itree_node *n,
-			 const struct itree_node *parent,
-			 const struct itree_node **prev, size_t *count)
-{
-	int lh, rh;
-	uint64_t want;
-
-	if (!n)
-		return 0;
-	REQUIRE(n->parent == parent, "node [%" PRIu64 ",%" PRIu64
-		"]: parent link broken", n->start, n->last);
-	REQUIRE(n->start <= n->last, "node with start > last");
-	REQUIRE(!(n->red && parent && parent->red), "red node under red parent");
-
-	lh = check_subtree(n->left, n, prev, count);
-
-	REQUIRE(!*prev || (*prev)->start <= n->start,
-		"in-order walk not sorted: %" PRIu64 " before %" PRIu64,
-		(*prev)->start, n->start);
-	*prev = n;
-	(*count)++;
-
-	rh = check_subtree(n->right, n, prev, count);
-	REQUIRE(lh == rh, "black heights differ: %d vs %d", lh, rh);
-
-	want = n->last;
-	if (n->left && n->left->subtree_last > want)
-		want = n->left->subtree_last;
-	if (n->right && n->right->subtree_last > want)
-		want = n->right->subtree_last;
-	REQUIRE(n->subtree_last == want, "subtree_last %" PRIu64 ", want %"
-		PRIu64, n->subtree_last, want);
-
-	return lh + !n->red;
-}
-
-/* Verify every structural invariant of @t; returns the black height. */
-static int check_tree(const struct itree *t)
-{
-	const struct itree_node *prev = NULL;
-	size_t count = 0;
-	int bh;
-
-	REQUIRE(!t->root || !t->root->red, "red root");
-	bh = check_subtree(t->root, NULL, &prev, &count);
-	REQUIRE(count == t->count, "count %zu, tree holds %zu", t->count, count);
-	return bh;
-}
 
 static size_t walk_count(const struct itree *t)
 {
@@ -163,7 +97,7 @@ START_TEST(empty_tree)
 	ck_assert_ptr_null(itree_iter_first(&t, 0, MAX64));
 	ck_assert_ptr_null(itree_iter_first(&t, 0, 0));
 	ck_assert_ptr_null(itree_iter_first(&t, MAX64, MAX64));
-	check_tree(&t);
+	tu_itree_check(&t);
 
 	u.root = (struct itree_node *)&t;	/* garbage */
 	u.count = 99;
@@ -203,7 +137,7 @@ START_TEST(single_node)
 
 	node_set(&n, 100, 199);
 	itree_insert(&t, &n);
-	check_tree(&t);
+	tu_itree_check(&t);
 	ck_assert_uint_eq(t.count, 1);
 	ck_assert_ptr_eq(t.root, &n);
 	ck_assert(!n.red);
@@ -245,7 +179,7 @@ START_TEST(single_point)
 	ck_assert_ptr_null(itree_iter_first(&t, 8, 8));
 	ck_assert_ptr_eq(itree_iter_first(&t, 6, 8), &n);
 	itree_remove(&t, &n);
-	check_tree(&t);
+	tu_itree_check(&t);
 }
 END_TEST
 
@@ -259,7 +193,7 @@ START_TEST(duplicates)
 	for (i = 0; i < 16; i++) {
 		node_set(&n[i], 5, 9);
 		itree_insert(&t, &n[i]);
-		check_tree(&t);
+		tu_itree_check(&t);
 	}
 	ck_assert_uint_eq(query_count(&t, 9, 9), 16);
 	ck_assert_uint_eq(query_count(&t, 0, 5), 16);
@@ -270,7 +204,7 @@ START_TEST(duplicates)
 		ck_assert_ptr_eq(it, &n[i]);
 	for (i = 0; i < 16; i += 2)
 		itree_remove(&t, &n[i]);
-	check_tree(&t);
+	tu_itree_check(&t);
 	ck_assert_uint_eq(query_count(&t, 6, 6), 8);
 }
 END_TEST
@@ -295,7 +229,7 @@ START_TEST(edge_full_range)
 	node_set(&hi, MAX64, MAX64);
 	itree_insert(&t, &hi);
 	itree_insert(&t, &lo);
-	check_tree(&t);
+	tu_itree_check(&t);
 
 	ck_assert_uint_eq(query_count(&t, 0, 0), 2);
 	ck_assert_uint_eq(query_count(&t, MAX64, MAX64), 2);
@@ -310,7 +244,7 @@ START_TEST(edge_full_range)
 	ck_assert_ptr_null(itree_next(&hi));
 
 	itree_remove(&t, &all);
-	check_tree(&t);
+	tu_itree_check(&t);
 	ck_assert_uint_eq(query_count(&t, 0, MAX64), 2);
 	ck_assert_uint_eq(query_count(&t, 1, MAX64 - 1), 0);
 	ck_assert_uint_eq(t.root->subtree_last, MAX64);
@@ -330,7 +264,7 @@ START_TEST(edge_top)
 		node_set(&n[i], MAX64 - (uint64_t)i, MAX64);
 		itree_insert(&t, &n[i]);
 	}
-	check_tree(&t);
+	tu_itree_check(&t);
 	ck_assert_uint_eq(query_count(&t, MAX64, MAX64), 8);
 	ck_assert_uint_eq(query_count(&t, MAX64 - 3, MAX64 - 3), 5);
 	ck_assert_uint_eq(query_count(&t, 0, MAX64 - 7), 1);
@@ -355,7 +289,7 @@ START_TEST(edge_bottom)
 		node_set(&n[i], 0, (uint64_t)i);
 		itree_insert(&t, &n[i]);
 	}
-	check_tree(&t);
+	tu_itree_check(&t);
 	ck_assert_uint_eq(query_count(&t, 0, 0), 8);
 	ck_assert_uint_eq(query_count(&t, 7, 7), 1);
 	ck_assert_uint_eq(query_count(&t, 8, MAX64), 0);
@@ -383,7 +317,7 @@ START_TEST(walk_sorted)
 		node_set(&n[i], s, s + 5);
 		itree_insert(&t, &n[i]);
 	}
-	check_tree(&t);
+	tu_itree_check(&t);
 	for (it = itree_first(&t); it; it = itree_next(it), k++) {
 		ck_assert_uint_eq(it->start, k * 10);
 		ck_assert_uint_ge(it->start, prev);
@@ -414,7 +348,7 @@ START_TEST(walk_ascending_descending)
 		node_set(&n[i], (uint64_t)i, (uint64_t)i + 2);
 		itree_insert(&t, &n[i]);
 	}
-	bh = check_tree(&t);
+	bh = tu_itree_check(&t);
 	/* Black height >= height / 2, height >= log2(N + 1). */
 	ck_assert_int_le(bh, 13);
 	ck_assert_int_ge(bh, 6);
@@ -424,7 +358,7 @@ START_TEST(walk_ascending_descending)
 
 	for (i = N - 1; i >= 0; i -= 2)
 		itree_remove(&t, &n[i]);
-	check_tree(&t);
+	tu_itree_check(&t);
 	ck_assert_uint_eq(t.count, N / 2);
 	ck_assert_uint_eq(walk_count(&t), N / 2);
 	for (i = 0; i < N; i += 2)
@@ -449,7 +383,7 @@ START_TEST(remove_root_repeatedly)
 	/* Always the node with two children when there is one. */
 	while (t.root) {
 		itree_remove(&t, t.root);
-		check_tree(&t);
+		tu_itree_check(&t);
 	}
 	ck_assert_uint_eq(t.count, 0);
 }
@@ -467,11 +401,11 @@ START_TEST(remove_restores_subtree_last)
 	}
 	node_set(&big, 50, 1ULL << 40);
 	itree_insert(&t, &big);
-	check_tree(&t);
+	tu_itree_check(&t);
 	ck_assert_uint_eq(t.root->subtree_last, 1ULL << 40);
 	ck_assert_uint_eq(query_count(&t, 1ULL << 40, 1ULL << 40), 1);
 	itree_remove(&t, &big);
-	check_tree(&t);
+	tu_itree_check(&t);
 	ck_assert_uint_eq(t.root->subtree_last, 63 * 100 + 10);
 	ck_assert_uint_eq(query_count(&t, 1ULL << 40, 1ULL << 40), 0);
 	ck_assert_uint_eq(query_count(&t, 6311, MAX64), 0);
@@ -479,347 +413,41 @@ START_TEST(remove_restores_subtree_last)
 }
 END_TEST
 
-/* ---- randomized, against a brute-force model ---- */
-
-static uint64_t rng_state;
-
-/* splitmix64: small, fast, and the same sequence everywhere. */
-static uint64_t rnd(void)
-{
-	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static uint64_t rnd_below(uint64_t n)
-{
-	return rnd() % n;
-}
-
-enum coord_mode {
-	COORD_TINY,	/* [0, 64): overlaps everywhere */
-	COORD_EDGES,	/* [0, 32) and [MAX-31, MAX]: crowded at both ends */
-	COORD_PAGES,	/* page-aligned ranges, a few pages long */
-	COORD_WIDE,	/* anywhere in 64 bits */
-};
-
-struct model_node {
-	struct itree_node node;	/* first: the tree node converts back */
-	bool in_tree;
-	uint64_t seen;		/* query number that last returned it */
-};
-
-struct model {
-	struct itree tree;
-	struct model_node *pool;
-	size_t pool_size;
-	size_t *live, nlive;	/* indices in the tree */
-	size_t *free, nfree;	/* indices not in the tree */
-	uint64_t queries, hits;
-};
-
-static struct model m;
-
-static void model_setup(void)
-{
-	m.pool_size = 4096;
-	m.pool = calloc(m.pool_size, sizeof(*m.pool));
-	m.live = calloc(m.pool_size, sizeof(*m.live));
-	m.free = calloc(m.pool_size, sizeof(*m.free));
-	ck_assert(m.pool && m.live && m.free);
-}
-
-static void model_teardown(void)
-{
-	free(m.pool);
-	free(m.live);
-	free(m.free);
-	m.pool = NULL;
-	m.live = m.free = NULL;
-}
-
-/* Empty tree, @size usable pool entries, a fresh seed. */
-static void model_reset(size_t size, uint64_t seed)
-{
-	ck_assert_uint_le(size, m.pool_size);
-	itree_init(&m.tree);
-	m.nlive = 0;
-	m.nfree = size;
-	for (size_t i = 0; i < size; i++) {
-		m.pool[i].in_tree = false;
-		m.pool[i].seen = 0;
-		m.free[i] = size - 1 - i;
-	}
-	m.queries = m.hits = 0;
-	rng_state = seed;
-}
-
-static uint64_t coord(enum coord_mode mode)
-{
-	uint64_t v;
-
-	switch (mode) {
-	case COORD_TINY:
-		return rnd_below(64);
-	case COORD_EDGES:
-		v = rnd_below(64);
-		return v < 32 ? v : MAX64 - (v - 32);
-	case COORD_PAGES:
-		return rnd_below(1024) << 12;
-	case COORD_WIDE:
-	default:
-		return rnd();
-	}
-}
-
-/* A random closed interval, sometimes touching 0 or UINT64_MAX. */
-static void random_interval(enum coord_mode mode, uint64_t *s, uint64_t *l)
-{
-	uint64_t a, b, r = rnd_below(64);
-
-	if (r == 0) {
-		*s = 0;
-		*l = MAX64;
-		return;
-	}
-	a = coord(mode);
-	if (mode == COORD_PAGES) {
-		b = a + (rnd_below(8) << 12) + rnd_below(2) * 0xfff;
-	} else if (mode == COORD_WIDE && rnd_below(2)) {
-		/* Short interval somewhere, clamped at the top. */
-		uint64_t len = rnd_below(1ULL << 40);
-
-		b = len > MAX64 - a ? MAX64 : a + len;
-	} else {
-		b = coord(mode);
-	}
-	if (a > b) {
-		uint64_t x = a;
-
-		a = b;
-		b = x;
-	}
-	if (r < 4)
-		a = 0;
-	else if (r < 8)
-		b = MAX64;
-	else if (r < 10)
-		b = a;			/* a point */
-	*s = a;
-	*l = b;
-}
-
-static void op_insert(enum coord_mode mode)
-{
-	size_t i = m.free[--m.nfree];
-	struct model_node *mn = &m.pool[i];
-
-	random_interval(mode, &mn->node.start, &mn->node.last);
-	itree_insert(&m.tree, &mn->node);
-	mn->in_tree = true;
-	m.live[m.nlive++] = i;
-}
-
-static void op_remove(void)
-{
-	size_t k = rnd_below(m.nlive);
-	size_t i = m.live[k];
-
-	m.live[k] = m.live[--m.nlive];
-	itree_remove(&m.tree, &m.pool[i].node);
-	m.pool[i].in_tree = false;
-	m.free[m.nfree++] = i;
-}
-
-static bool intersects(const struct itree_node *n, uint64_t s, uint64_t l)
-{
-	return n->start <= l && n->last >= s;
-}
-
-/*
- * Run one query and compare it with the model: every node returned is
- * in the tree, intersects, comes once and in start order, and there are
- * as many as the brute-force scan counts.
- */
-static void op_query(enum coord_mode mode)
-{
-	const struct itree_node *it;
-	uint64_t s, l, prev_start = 0, tag = ++m.queries;
-	size_t got = 0, want = 0, i;
-
-	random_interval(mode, &s, &l);
-	for (it = itree_iter_first(&m.tree, s, l); it;
-	     it = itree_iter_next(it, s, l)) {
-		const struct model_node *cmn = (const struct model_node *)it;
-		struct model_node *mn;
-
-		REQUIRE(cmn >= m.pool && cmn < m.pool + m.pool_size,
-			"query returned a foreign node");
-		mn = &m.pool[cmn - m.pool];
-		REQUIRE(mn->in_tree, "query returned a removed node");
-		REQUIRE(intersects(it, s, l), "[%" PRIu64 ",%" PRIu64
-			"] does not intersect [%" PRIu64 ",%" PRIu64 "]",
-			it->start, it->last, s, l);
-		REQUIRE(mn->seen != tag, "node returned twice");
-		REQUIRE(it->start >= prev_start, "results out of start order");
-		mn->seen = tag;
-		prev_start = it->start;
-		got++;
-	}
-	for (i = 0; i < m.nlive; i++)
-		want += intersects(&m.pool[m.live[i]].node, s, l);
-	REQUIRE(got == want, "query [%" PRIu64 ",%" PRIu64 "] (#%" PRIu64
-		"): tree gives %zu nodes, brute force %zu", s, l, tag, got,
-		want);
-	m.hits += got;
-}
-
-/* Full check: invariants, and the tree holds exactly the live nodes. */
-static void model_verify(void)
-{
-	const struct itree_node *it;
-	size_t k = 0;
-
-	check_tree(&m.tree);
-	REQUIRE(m.tree.count == m.nlive, "tree count %zu, model %zu",
-		m.tree.count, m.nlive);
-	for (it = itree_first(&m.tree); it; it = itree_next(it), k++)
-		REQUIRE(((const struct model_node *)it)->in_tree,
-			"walk found a removed node");
-	REQUIRE(k == m.nlive, "walk visits %zu, model %zu", k, m.nlive);
-}
-
-/*
- * @ops mixed operations over a pool of @size nodes. The insert share
- * swings between 70% and 30% every @phase operations so the tree keeps
- * filling up and draining; a third of the operations are queries.
- */
-static void run_random(enum coord_mode mode, size_t size, uint64_t seed,
-		       long ops, long phase, long verify_every)
-{
-	long op;
-
-	model_reset(size, seed);
-	for (op = 0; op < ops; op++) {
-		bool grow = (op / phase) % 2 == 0;
-		uint64_t r = rnd_below(30);
-
-		if (r < 10) {
-			op_query(mode);
-		} else if ((r < (grow ? 24 : 16) && m.nfree) || !m.nlive) {
-			if (m.nfree)
-				op_insert(mode);
-		} else {
-			op_remove();
-		}
-		if (op % verify_every == 0)
-			model_verify();
-	}
-	model_verify();
-	/* Drain the tree completely, checking as it shrinks. */
-	while (m.nlive) {
-		op_remove();
-		if (m.nlive % 64 == 0)
-			model_verify();
-	}
-	ck_assert_ptr_null(m.tree.root);
-	/* The queries must have exercised something. */
-	ck_assert_uint_gt(m.hits, 0);
-}
-
-START_TEST(random_tiny)
-{
-	run_random(COORD_TINY, 300, 0x5eed0001, 100000, 2000, 64);
-}
-END_TEST
-
-START_TEST(random_edges)
-{
-	run_random(COORD_EDGES, 500, 0x5eed0002, 100000, 3000, 64);
-}
-END_TEST
-
-START_TEST(random_pages)
-{
-	run_random(COORD_PAGES, 2000, 0x5eed0003, 100000, 5000, 256);
-}
-END_TEST
-
-START_TEST(random_wide)
-{
-	run_random(COORD_WIDE, 4096, 0x5eed0004, 100000, 10000, 512);
-}
-END_TEST
-
-/* Every mode on tiny trees, where the rebalancing cases change fastest. */
-START_TEST(random_small_trees)
-{
-	for (int mode = COORD_TINY; mode <= COORD_WIDE; mode++)
-		run_random(mode, 12, 0x5eed0100 + (uint64_t)mode, 25000, 7, 1);
-}
-END_TEST
-
-static TCase *add_tcase(Suite *s, const char *name, double timeout)
-{
-	TCase *tc = tcase_create(name);
-
-	tcase_set_timeout(tc, timeout);
-	suite_add_tcase(s, tc);
-	return tc;
-}
-
 static Suite *interval_tree_suite(void)
 {
 	Suite *s = suite_create("interval_tree");
 	TCase *tc;
 
-	tc = add_tcase(s, "range", 5);
+	tc = tu_tcase(s, "range", 5, NULL, NULL);
 	tcase_add_test(tc, range_ok);
 	tcase_add_test(tc, range_errors);
 
-	tc = add_tcase(s, "empty", 5);
+	tc = tu_tcase(s, "empty", 5, NULL, NULL);
 	tcase_add_test(tc, empty_tree);
 	tcase_add_test(tc, empty_after_removals);
 
-	tc = add_tcase(s, "single", 5);
+	tc = tu_tcase(s, "single", 5, NULL, NULL);
 	tcase_add_test(tc, single_node);
 	tcase_add_test(tc, single_point);
 	tcase_add_test(tc, duplicates);
 
-	tc = add_tcase(s, "edges", 5);
+	tc = tu_tcase(s, "edges", 5, NULL, NULL);
 	tcase_add_test(tc, edge_full_range);
 	tcase_add_test(tc, edge_top);
 	tcase_add_test(tc, edge_bottom);
 
-	tc = add_tcase(s, "walk", 10);
+	tc = tu_tcase(s, "walk", 10, NULL, NULL);
 	tcase_add_test(tc, walk_sorted);
 	tcase_add_test(tc, walk_ascending_descending);
 
-	tc = add_tcase(s, "remove", 10);
+	tc = tu_tcase(s, "remove", 10, NULL, NULL);
 	tcase_add_test(tc, remove_root_repeatedly);
 	tcase_add_test(tc, remove_restores_subtree_last);
-
-	/* Each test here takes well under a second; the margin is for ASan. */
-	tc = add_tcase(s, "random", 60);
-	tcase_add_checked_fixture(tc, model_setup, model_teardown);
-	tcase_add_test(tc, random_tiny);
-	tcase_add_test(tc, random_edges);
-	tcase_add_test(tc, random_pages);
-	tcase_add_test(tc, random_wide);
-	tcase_add_test(tc, random_small_trees);
 
 	return s;
 }
 
 int main(void)
 {
-	SRunner *sr = srunner_create(interval_tree_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed != 0;
+	return tu_run_suite(interval_tree_suite());
 }
