@@ -70,7 +70,8 @@ ifneq ($(LIBCLIENT_SRCS),)
 LIBS += $(B)/libugpu.so $(B)/libugpu.a $(B)/ugpu.pc
 endif
 
-.PHONY: all deps check _check demo _demo install clean tests check-mutants check-stress _check-stress
+.PHONY: all deps check _check demo _demo install clean tests check-mutants check-stress _check-stress \
+	check-hw
 .SECONDARY:
 
 all: $(LIBS) $(PROGS) $(HELPERS)
@@ -145,6 +146,12 @@ check-stress: deps
 
 _check-stress: all $(STRESS)
 	@B=$(B) scripts/run-tests.sh $(STRESS)
+
+# The hardware path in QEMU guests (tests/hw/README.md): installs
+# qemu-system-x86 and cpio if missing (root), downloads a Debian kernel
+# and busybox once (not installed), boots edu configurations under TCG.
+check-hw: deps
+	@B=$(B) scripts/check-hw.sh
 
 demo: deps
 	@$(MAKE) --no-print-directory _demo

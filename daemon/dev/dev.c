@@ -14,9 +14,11 @@
 #include "dev/dev.h"
 
 extern const struct dev_ops sim_dev_ops;
+extern const struct dev_ops edu_dev_ops;
 
 static const struct dev_ops *const backends[] = {
 	&sim_dev_ops,
+	&edu_dev_ops,
 };
 
 const struct dev_ops *dev_backend_find(const char *name)
