@@ -42,6 +42,8 @@ struct daemon {
 	int log_level;
 	bool journal;			/* stderr goes to the journal */
 	int drain_ticks;
+	unsigned int cli_limits;	/* bit n: max-* option n came from the command line */
+	struct gpu_limits cli;		/* their values */
 };
 
 static struct daemon d = { .log_level = LOG_INFO_ };
@@ -80,8 +82,9 @@ static void usage(FILE *f)
 "  --foreground          run in the foreground; this is what ugpud always\n"
 "                        does (it never forks: use systemd to background it)\n"
 "  --log-level LEVEL     error, warning, info (default) or debug\n"
-"  --config FILE         read `key = value` lines; keys are these long\n"
-"                        options without dashes; SIGHUP rereads the limits\n"
+"  --config FILE         read `key = value` lines first (keys are these long\n"
+"                        options without dashes; the command line wins);\n"
+"                        SIGHUP rereads the max-* limits from it\n"
 "  --group NAME          group owning the device file (default root)\n"
 "  --mode OCTAL          permission bits of the device file (default 0666)\n"
 "  --max-vms N           per-client quotas (0 = built-in default) ...\n"
@@ -141,8 +144,9 @@ static int apply_opt(int id, const char *val, bool limits_only)
 		return 0;
 	switch (id) {
 	case 'b': d.cfg.backend = strdup(val); break;
-	case 'm': d.mount = strdup(val); break;
-	case 'c': d.cuse = strdup(val); break;
+	/* The last of --mount / --cuse given wins (the command line comes last). */
+	case 'm': d.mount = strdup(val); d.cuse = NULL; break;
+	case 'c': d.cuse = strdup(val); d.mount = NULL; break;
 	case 'f': break;
 	case 'l':
 		if (!strcmp(val, "error")) d.log_level = LOG_ERR_;
@@ -290,15 +294,26 @@ static void on_term(evutil_socket_t sig, short what, void *arg)
 
 static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
+	struct gpu_limits old;
+
 	if (!d.config_file) {
 		logmsg(LOG_INFO_, "SIGHUP: no --config file, limits unchanged");
 		return;
 	}
+	old = d.cfg.limits;
 	memset(&d.cfg.limits, 0, sizeof(d.cfg.limits));
 	if (read_config(d.config_file, true)) {
+		d.cfg.limits = old;
 		logmsg(LOG_WARNING_, "SIGHUP: config has errors, limits unchanged");
 		return;
 	}
+	/* The command line still wins over the file. */
+	if (d.cli_limits & (1u << 1)) d.cfg.limits.max_vms = d.cli.max_vms;
+	if (d.cli_limits & (1u << 2)) d.cfg.limits.max_bos = d.cli.max_bos;
+	if (d.cli_limits & (1u << 3)) d.cfg.limits.max_userptrs = d.cli.max_userptrs;
+	if (d.cli_limits & (1u << 4)) d.cfg.limits.max_bound_bytes = d.cli.max_bound_bytes;
+	if (d.cli_limits & (1u << 5)) d.cfg.limits.max_bo_bytes = d.cli.max_bo_bytes;
+	if (d.cli_limits & (1u << 6)) d.cfg.limits.max_inflight = d.cli.max_inflight;
 	gpu_set_limits(d.gpu, &d.cfg.limits);
 	logmsg(LOG_INFO_, "SIGHUP: limits reloaded");
 }
@@ -353,10 +368,28 @@ static struct event *add_signal(int sig, event_callback_fn fn)
 	return ev;
 }
 
+/* --config FILE or --config=FILE on the command line, or NULL. */
+static const char *find_config(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			return argv[i + 1];
+		if (!strncmp(argv[i], "--config=", 9))
+			return argv[i] + 9;
+	}
+	return NULL;
+}
+
+/* The config file first, then the command line, which overrides it. */
 static int parse_args(int argc, char **argv)
 {
-	int c, ret;
+	int c, ret, transports = 0;
 
+	d.config_file = find_config(argc, argv);
+	if (d.config_file && read_config(d.config_file, false))
+		return -EINVAL;
 	while ((c = getopt_long(argc, argv, "h", long_opts, NULL)) != -1) {
 		if (c == 'h') {
 			usage(stdout);
@@ -366,7 +399,12 @@ static int parse_args(int argc, char **argv)
 			usage(stderr);
 			return -EINVAL;
 		}
+		if (c == 'C')
+			continue;	/* read above */
+		transports += c == 'm' || c == 'c';
 		ret = apply_opt(c, optarg, false);
+		if (!ret && c >= 1 && c <= 6)
+			d.cli_limits |= 1u << c;
 		if (ret) {
 			fprintf(stderr, "ugpud: bad value for an option: '%s'\n", optarg);
 			return ret;
@@ -376,12 +414,11 @@ static int parse_args(int argc, char **argv)
 		fprintf(stderr, "ugpud: unexpected argument '%s'\n", argv[optind]);
 		return -EINVAL;
 	}
-	if (d.mount && d.cuse) {
+	if (transports > 1) {
 		fprintf(stderr, "ugpud: --mount and --cuse exclude each other\n");
 		return -EINVAL;
 	}
-	if (d.config_file && read_config(d.config_file, false))
-		return -EINVAL;
+	d.cli = d.cfg.limits;
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@ struct ugpu {
 	int fd;
 	/* Where the daemon reports finished jobs (or NULL): see ugpu_wait(). */
 	struct ugpu_completion_layout *cpage;
+	int daemon_pidfd;		/* with cpage: is the daemon still there? */
 };
 
 static int xioctl(struct ugpu *dev, unsigned long cmd, void *arg)
@@ -106,10 +108,22 @@ static void share_completion_page(struct ugpu *dev)
 	if (p == MAP_FAILED)
 		goto out;
 	cp.fd = fd;
-	if (xioctl(dev, UGPU_IOCTL_COMPLETION_PAGE, &cp))
+	if (xioctl(dev, UGPU_IOCTL_COMPLETION_PAGE, &cp)) {
 		munmap(p, len);
-	else
-		dev->cpage = p;
+		goto out;
+	}
+	/*
+	 * Answers from the page are only good while the daemon lives: once
+	 * it is gone every call must fail. Without a pidfd on it (another pid
+	 * namespace) the page is not used.
+	 */
+	dev->cpage = p;
+	dev->daemon_pidfd = dev->cpage->daemon_pid ?
+			    (int)syscall(SYS_pidfd_open, dev->cpage->daemon_pid, 0) : -1;
+	if (dev->daemon_pidfd < 0) {
+		munmap(p, len);
+		dev->cpage = NULL;
+	}
 out:
 	close(fd);
 }
@@ -124,6 +138,7 @@ int ugpu_open(const char *path, struct ugpu **out)
 	dev = calloc(1, sizeof(*dev));
 	if (!dev)
 		return -ENOMEM;
+	dev->daemon_pidfd = -1;
 	dev->fd = open(path ? path : default_path(), O_RDWR | O_CLOEXEC);
 	if (dev->fd < 0) {
 		ret = -errno;
@@ -152,8 +167,10 @@ void ugpu_close(struct ugpu *dev)
 {
 	if (!dev)
 		return;
-	if (dev->cpage)
+	if (dev->cpage) {
 		munmap(dev->cpage, sizeof(*dev->cpage));
+		close(dev->daemon_pidfd);
+	}
 	close(dev->fd);
 	free(dev);
 }
@@ -356,6 +373,7 @@ int ugpu_exec(struct ugpu *dev, uint32_t vm, uint32_t engine, uint64_t batch_va,
 static bool completed(const struct ugpu *dev, uint64_t fence, int *status)
 {
 	const struct ugpu_completion_slot *slot;
+	struct pollfd gone = { .fd = dev->daemon_pidfd, .events = POLLIN };
 
 	if (!dev->cpage || !fence)
 		return false;
@@ -363,6 +381,9 @@ static bool completed(const struct ugpu *dev, uint64_t fence, int *status)
 	if (__atomic_load_n(&slot->seqno, __ATOMIC_ACQUIRE) != fence)
 		return false;
 	*status = __atomic_load_n(&slot->status, __ATOMIC_RELAXED);
+	/* The daemon exited (its pidfd is readable): like every call, fail. */
+	if (poll(&gone, 1, 0) != 0)
+		*status = -ENOTCONN;
 	return true;
 }
 

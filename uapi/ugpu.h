@@ -309,7 +309,11 @@ struct ugpu_completion_slot {
 
 struct ugpu_completion_layout {
 	__u64 version;		/* 1, written by the daemon when it maps the page */
-	__u64 reserved;
+	/* The daemon's pid when the client shares its pid namespace, else 0:
+	 * a reader must not trust a slot once that process is gone (a
+	 * pidfd on it tells), since every call then has to fail. */
+	__u32 daemon_pid;
+	__u32 pad;
 	struct ugpu_completion_slot slot[UGPU_COMPLETION_SLOTS];
 };
 

@@ -253,6 +253,16 @@ void gpu_cpage_put(struct gpu_cpage *cp)
 	free(cp);
 }
 
+/* Does the client see our pid as we do (same pid namespace)? */
+static bool same_pid_ns(struct gpu_mm *mm)
+{
+	struct stat ours, theirs;
+
+	return !stat("/proc/self/ns/pid", &ours) &&
+	       !fstatat(mm->procfd, "ns/pid", &theirs, 0) &&
+	       ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev;
+}
+
 int gpu_client_completion_page(struct gpu_client *cl, const struct ugpu_completion_page *in)
 {
 	struct stat st;
@@ -284,6 +294,7 @@ int gpu_client_completion_page(struct gpu_client *cl, const struct ugpu_completi
 	}
 	cl->cpage->refs = 1;
 	cl->cpage->page = p;
+	cl->cpage->page->daemon_pid = same_pid_ns(cl->mm) ? (uint32_t)getpid() : 0;
 	__atomic_store_n(&cl->cpage->page->version, 1, __ATOMIC_RELEASE);
 	ret = 0;
 out:

@@ -5,7 +5,9 @@
  * file under `clients/`, readable by that client's uid and root only).
  * JSON objects of integer fields, one line each.
  */
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "gpu/gpu_internal.h"
 
@@ -37,15 +39,38 @@ int gpu_info_stats(struct gpu *g, char *buf, size_t size)
 			(unsigned long long)ds.bytes_read, (unsigned long long)ds.bytes_written);
 }
 
+/* The process name, for the operator; "" if it cannot be read. */
+static void comm_of(struct gpu_client *cl, char *comm, size_t len)
+{
+	ssize_t n = -1;
+	int fd;
+
+	fd = openat(cl->mm->procfd, "comm", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, comm, len - 1);
+		close(fd);
+	}
+	if (n < 0)
+		n = 0;
+	comm[n] = '\0';
+	for (ssize_t i = 0; i < n; i++)
+		if (comm[i] == '\n' || comm[i] == '"' || comm[i] == '\\' ||
+		    (unsigned char)comm[i] < 0x20)
+			comm[i] = comm[i] == '\n' ? '\0' : '?';
+}
+
 int gpu_info_client(struct gpu_client *cl, char *buf, size_t size)
 {
+	char comm[32];
+
+	comm_of(cl, comm, sizeof(comm));
 	return snprintf(buf, size,
-			"{\"pid\":%d,\"uid\":%u,\"gid\":%u,\"vms\":%u,\"bos\":%u,"
+			"{\"pid\":%d,\"comm\":\"%s\",\"active\":%s,\"uid\":%u,\"gid\":%u,\"vms\":%u,\"bos\":%u,"
 			"\"userptrs\":%llu,\"bound_bytes\":%llu,\"bo_bytes\":%llu,"
 			"\"jobs_submitted\":%llu,\"jobs_completed\":%llu,\"jobs_failed\":%llu,"
 			"\"jobs_inflight\":%u,\"invalidations\":%llu,\"exec_retries\":%llu,"
 			"\"exited\":%s}\n",
-			(int)cl->pid, (unsigned)cl->uid, (unsigned)cl->gid, cl->vms.count,
+			(int)cl->pid, comm, cl->counted ? "true" : "false", (unsigned)cl->uid, (unsigned)cl->gid, cl->vms.count,
 			cl->bos.count, (unsigned long long)cl->nuserptrs,
 			(unsigned long long)cl->bound_bytes, (unsigned long long)cl->bo_bytes,
 			(unsigned long long)cl->c.jobs_submitted,

@@ -194,6 +194,7 @@ static int add_client(struct ctl_clients *out, size_t *cap, const char *name,
 		      const char *text, size_t len)
 {
 	struct ctl_client *c;
+	bool active;
 	int64_t pid;
 	int ret;
 
@@ -213,6 +214,9 @@ static int add_client(struct ctl_clients *out, size_t *cap, const char *name,
 	ret = json_parse(text, len, &c->obj);
 	if (ret)
 		return ret;
+	/* Opens that never did GPU work (monitors such as us) are not clients. */
+	if (!json_get_bool(&c->obj, "active", &active) && !active)
+		return 0;
 	c->pid = json_get_i64(&c->obj, "pid", &pid) ? -1 : pid;
 	out->n++;
 	return 0;
