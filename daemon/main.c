@@ -37,7 +37,8 @@ struct daemon {
 	struct gpu_config cfg;
 	const char *mount;		/* FUSE mount point, or NULL */
 	const char *cuse;		/* CUSE device name, or NULL */
-	const char *config_file;
+	const char *config_file;	/* from argv */
+	char backend_buf[256], mount_buf[PATH_MAX], cuse_buf[64];
 	struct front_opts fopts;
 	int log_level;
 	bool journal;			/* stderr goes to the journal */
@@ -73,8 +74,10 @@ static void usage(FILE *f)
 "Usage: ugpud [OPTION]...\n"
 "Share one GPU between client processes (libugpu) through a device file.\n"
 "\n"
-"  --backend SPEC        device: sim (default, a software GPU), vfio:<BDF>,\n"
-"                        edu:<BDF>\n"
+"  --backend SPEC        device: sim (default, a software GPU); edu:<BDF>\n"
+"                        (QEMU's edu PCI device through VFIO); vfio:<BDF>\n"
+"                        picks the backend by the device's PCI id (edu only,\n"
+"                        so far: no GPU family backend exists yet)\n"
 "  --mount DIR           serve through a FUSE mount: DIR/card0 (default\n"
 "                        " DEFAULT_MOUNT " unless /dev/cuse exists)\n"
 "  --cuse NAME           serve through the CUSE device /dev/NAME (default\n"
@@ -132,6 +135,16 @@ static int parse_u64(const char *s, uint64_t *v)
 	return 0;
 }
 
+/* Keep a copy of @val (config lines are not kept) in @buf; *@ptr = it. */
+static int set_str(char *buf, size_t len, const char **ptr, const char *val)
+{
+	if (strlen(val) >= len)
+		return -ENAMETOOLONG;
+	strcpy(buf, val);
+	*ptr = buf;
+	return 0;
+}
+
 /* Apply one option; from the command line or a config file line. */
 static int apply_opt(int id, const char *val, bool limits_only)
 {
@@ -143,10 +156,14 @@ static int apply_opt(int id, const char *val, bool limits_only)
 	if (limits_only && !(id >= 1 && id <= 6))
 		return 0;
 	switch (id) {
-	case 'b': d.cfg.backend = strdup(val); break;
+	case 'b': return set_str(d.backend_buf, sizeof(d.backend_buf), &d.cfg.backend, val);
 	/* The last of --mount / --cuse given wins (the command line comes last). */
-	case 'm': d.mount = strdup(val); d.cuse = NULL; break;
-	case 'c': d.cuse = strdup(val); d.mount = NULL; break;
+	case 'm':
+		d.cuse = NULL;
+		return set_str(d.mount_buf, sizeof(d.mount_buf), &d.mount, val);
+	case 'c':
+		d.mount = NULL;
+		return set_str(d.cuse_buf, sizeof(d.cuse_buf), &d.cuse, val);
 	case 'f': break;
 	case 'l':
 		if (!strcmp(val, "error")) d.log_level = LOG_ERR_;
@@ -155,7 +172,6 @@ static int apply_opt(int id, const char *val, bool limits_only)
 		else if (!strcmp(val, "debug")) d.log_level = LOG_DEBUG_;
 		else return -EINVAL;
 		break;
-	case 'C': d.config_file = strdup(val); break;
 	case 'g': {
 		struct group *gr = getgrnam(val);
 

@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -29,6 +31,56 @@ const struct dev_ops *dev_backend_find(const char *name)
 	return NULL;
 }
 
+/* PCI vendor:device pairs and the family backend that drives them. */
+static const struct {
+	uint16_t vendor, device;
+	const char *backend;
+} pci_families[] = {
+	{ 0x1234, 0x11e8, "edu" },	/* QEMU's edu device */
+};
+
+static int read_hex(const char *bdf, const char *file, unsigned int *v)
+{
+	char path[128];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", bdf, file);
+	f = fopen(path, "re");
+	if (!f)
+		return -ENODEV;
+	ok = fscanf(f, "%x", v) == 1;
+	fclose(f);
+	return ok ? 0 : -ENODEV;
+}
+
+/*
+ * "vfio:<BDF>": the family backend for the PCI device at <BDF>, by its
+ * vendor and device id. -ENODEV when no backend knows it (no GPU family
+ * backend exists yet: README, "Hardware backends").
+ */
+static const struct dev_ops *vfio_family(const char *arg)
+{
+	unsigned int vendor, device;
+	char bdf[32];
+	size_t n;
+
+	if (!arg)
+		return NULL;
+	n = strcspn(arg, ",");		/* options follow the address */
+	if (!n || n >= sizeof(bdf))
+		return NULL;
+	memcpy(bdf, arg, n);
+	bdf[n] = '\0';
+	if (strchr(bdf, '/') || read_hex(bdf, "vendor", &vendor) ||
+	    read_hex(bdf, "device", &device))
+		return NULL;
+	for (size_t i = 0; i < sizeof(pci_families) / sizeof(pci_families[0]); i++)
+		if (pci_families[i].vendor == vendor && pci_families[i].device == device)
+			return dev_backend_find(pci_families[i].backend);
+	return NULL;
+}
+
 int dev_open(const char *spec, const struct dev_config *cfg, struct dev **out)
 {
 	struct dev_config c = { 0 };
@@ -45,7 +97,7 @@ int dev_open(const char *spec, const struct dev_config *cfg, struct dev **out)
 		return -ENODEV;
 	memcpy(name, spec, len);
 	name[len] = '\0';
-	ops = dev_backend_find(name);
+	ops = strcmp(name, "vfio") ? dev_backend_find(name) : vfio_family(colon ? colon + 1 : NULL);
 	if (!ops)
 		return -ENODEV;
 	if (cfg)
