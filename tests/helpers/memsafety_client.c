@@ -10,14 +10,14 @@
  * `memsafety_client <scenario> <device>`. Every check prints `ok <check>`
  * or `not ok <check>: <detail>` (`#` lines are notes; `ready` tells the
  * test a long-running scenario reached its loop); the program exits 1 if
- * any check failed. Nothing asserts on time: concurrency is judged from
- * what the daemon had already written when a call returned.
+ * any check failed (tests/helpers/lib/client_common.h). Nothing asserts
+ * on time: concurrency is judged from what the daemon had already
+ * written when a call returned.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,24 +29,14 @@
 #include <unistd.h>
 
 #include "libclient/ugpu.h"
+#include "tests/helpers/lib/client_common.h"
 #include "uapi/ugpu.h"
 
-#define PAGE		4096ull
 #define MIB		(1ull << 20)
-#define SEC		1000000000ll
-#define WAIT_NS		(30 * SEC)	/* a job that should end: generous */
-#define POLL_MS		10000		/* a state we wait for from the CPU */
+#define JOB_WAIT_NS	(30 * SEC)	/* a job that should end: generous */
 
-/* GPU VAs. The host area holds the control page and the batch. */
-#define VA_HOST		0x00100000ull
-#define VA_BO		0x01000000ull
-#define VA_BO2		0x02000000ull
-#define VA_UP		0x04000000ull
-#define VA_BIG		0x10000000ull
-
-#define HOST_BYTES	(16 * PAGE)
+/* The batch is at VA_HOST + PAGE; results go to the control page. */
 #define VA_BATCH	(VA_HOST + PAGE)
-#define CTL_OUT		64		/* dword index of results in the control page */
 #define VA_OUT		(VA_HOST + CTL_OUT * 4)
 #define VA_SCRATCH	(VA_HOST + 8 * PAGE)	/* 8 pages of host memory */
 
@@ -56,64 +46,7 @@
 #define KILL_BYTES	(256 * MIB)	/* the pwrite the test kills us in */
 #define HOLE_BYTES	(2 * MIB)	/* a buffer with a page missing */
 
-#define MAGIC		0x600dcafeu
 #define SENTINEL	0xa5a5a5a5u
-
-static int nfail;
-
-/* ---- reporting --------------------------------------------------------- */
-
-static bool expect(bool good, const char *check, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static bool expect(bool good, const char *check, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (good) {
-		printf("ok %s\n", check);
-		return true;
-	}
-	nfail++;
-	printf("not ok %s: ", check);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	return false;
-}
-
-static const char *ename(int ret)
-{
-	return ret ? strerror(ret < 0 ? -ret : ret) : "success";
-}
-
-static bool expect_ret(int got, int want, const char *check)
-{
-	return expect(got == want, check, "got %d (%s), want %d (%s)", got, ename(got),
-		      want, ename(want));
-}
-
-static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void note(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("# ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ll + ts.tv_nsec / 1000000;
-}
 
 static void nap_us(long us)
 {
@@ -160,69 +93,16 @@ static void pattern(void *buf, size_t len, uint32_t seed)
 	}
 }
 
-/* ---- a client: VM, control page, one batch slot ------------------------- */
-
-struct ctx {
-	struct ugpu *dev;
-	uint32_t vm;
-	uint8_t *host;			/* HOST_BYTES at VA_HOST */
-	volatile uint32_t *ctl;
-};
-
-static int ctx_open(struct ctx *c, const char *path)
-{
-	int ret;
-
-	memset(c, 0, sizeof(*c));
-	ret = ugpu_open(path, &c->dev);
-	if (ret)
-		return ret;
-	ret = ugpu_vm_create(c->dev, 0, &c->vm);
-	if (ret)
-		goto err;
-	c->host = ugpu_host_alloc(c->dev, HOST_BYTES);
-	if (!c->host) {
-		ret = -ENOMEM;
-		goto err;
-	}
-	memset(c->host, 0, HOST_BYTES);
-	c->ctl = (volatile uint32_t *)c->host;
-	ret = ugpu_vm_bind_userptr(c->dev, c->vm, VA_HOST, c->host, HOST_BYTES, 0);
-	if (ret)
-		goto err_host;
-	return 0;
-
-err_host:
-	ugpu_host_free(c->dev, c->host, HOST_BYTES);
-	c->host = NULL;
-err:
-	ugpu_close(c->dev);
-	c->dev = NULL;
-	return ret;
-}
-
-static void ctx_close(struct ctx *c)
-{
-	if (!c->dev)
-		return;
-	ugpu_close(c->dev);
-	ugpu_host_free(NULL, c->host, HOST_BYTES);
-	c->dev = NULL;
-}
-
-static bool ctx_open_ok(struct ctx *c, const char *path)
-{
-	return expect_ret(ctx_open(c, path), 0, "open, VM, host memory bound");
-}
+/* ---- jobs: one batch slot ----------------------------------------------- */
 
 /* Jobs run one at a time here, so one batch slot is enough. */
-static void batch(struct ctx *c, struct ugpu_cmdbuf *cb)
+static void batch(struct cc_ctx *c, struct ugpu_cmdbuf *cb)
 {
 	ugpu_cmd_init(cb, c->host + PAGE, PAGE);
 }
 
 /* End, submit and wait: the exec's error, else the job's. */
-static int run(struct ctx *c, struct ugpu_cmdbuf *cb)
+static int run(struct cc_ctx *c, struct ugpu_cmdbuf *cb)
 {
 	uint64_t fence;
 	int ret;
@@ -230,10 +110,10 @@ static int run(struct ctx *c, struct ugpu_cmdbuf *cb)
 	if (ugpu_cmd_end(cb))
 		return -ENOSPC;
 	ret = ugpu_exec(c->dev, c->vm, 0, VA_BATCH, cb->len * 4, &fence);
-	return ret ? ret : ugpu_wait(c->dev, fence, WAIT_NS);
+	return ret ? ret : ugpu_wait(c->dev, fence, JOB_WAIT_NS);
 }
 
-static int run_store(struct ctx *c, uint64_t va, uint32_t value)
+static int run_store(struct cc_ctx *c, uint64_t va, uint32_t value)
 {
 	struct ugpu_cmdbuf cb;
 
@@ -242,7 +122,7 @@ static int run_store(struct ctx *c, uint64_t va, uint32_t value)
 	return run(c, &cb);
 }
 
-static int run_fill(struct ctx *c, uint64_t va, uint64_t size, uint32_t value)
+static int run_fill(struct cc_ctx *c, uint64_t va, uint64_t size, uint32_t value)
 {
 	struct ugpu_cmdbuf cb;
 
@@ -251,7 +131,7 @@ static int run_fill(struct ctx *c, uint64_t va, uint64_t size, uint32_t value)
 	return run(c, &cb);
 }
 
-static int run_copy(struct ctx *c, uint64_t dst, uint64_t src, uint64_t size)
+static int run_copy(struct cc_ctx *c, uint64_t dst, uint64_t src, uint64_t size)
 {
 	struct ugpu_cmdbuf cb;
 
@@ -261,7 +141,7 @@ static int run_copy(struct ctx *c, uint64_t dst, uint64_t src, uint64_t size)
 }
 
 /* The GPU's CRC32C of [va, va + size), or the job's error as a negative. */
-static int64_t run_checksum(struct ctx *c, uint64_t va, uint64_t size)
+static int64_t run_checksum(struct cc_ctx *c, uint64_t va, uint64_t size)
 {
 	struct ugpu_cmdbuf cb;
 	int ret;
@@ -274,19 +154,19 @@ static int64_t run_checksum(struct ctx *c, uint64_t va, uint64_t size)
 }
 
 /* Still serving this client: a query and a store into host memory. */
-static void check_alive(struct ctx *c, const char *who)
+static void check_alive(struct cc_ctx *c, const char *who)
 {
 	struct ugpu_info info;
 	char check[128];
 
 	snprintf(check, sizeof(check), "%s: the daemon still answers (query)", who);
-	expect_ret(ugpu_query(c->dev, &info), 0, check);
+	cc_expect_ret(ugpu_query(c->dev, &info), 0, check);
 	c->ctl[CTL_OUT + 1] = 0;
 	snprintf(check, sizeof(check), "%s: a store into host memory still works", who);
-	if (!expect_ret(run_store(c, VA_OUT + 4, MAGIC), 0, check))
+	if (!cc_expect_ret(run_store(c, VA_OUT + 4, MAGIC), 0, check))
 		return;
 	snprintf(check, sizeof(check), "%s: the store into host memory is visible", who);
-	expect(c->ctl[CTL_OUT + 1] == MAGIC, check, "read %#x", c->ctl[CTL_OUT + 1]);
+	cc_expect(c->ctl[CTL_OUT + 1] == MAGIC, check, "read %#x", c->ctl[CTL_OUT + 1]);
 }
 
 static bool all_bytes(const void *buf, size_t len, uint8_t v)
@@ -333,57 +213,57 @@ static void import_refused(struct ugpu *dev, int seals, const char *check)
 	int fd = make_memfd(seals);
 
 	if (fd < 0) {
-		expect(false, check, "memfd: %s", ename(fd));
+		cc_expect(false, check, "memfd: %s", cc_ename(fd));
 		return;
 	}
-	expect_ret(bo_import(dev, fd, 0, MEM_BYTES, &h), -EINVAL, check);
+	cc_expect_ret(bo_import(dev, fd, 0, MEM_BYTES, &h), -EINVAL, check);
 	close(fd);
 }
 
 /* The GPU writes into an imported memfd; the client sees it in its mapping. */
-static void import_zero_copy(struct ctx *c, int fd)
+static void import_zero_copy(struct cc_ctx *c, int fd)
 {
 	volatile uint32_t *map;
 	uint32_t bo, bo2;
 
 	map = mmap(NULL, MEM_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (!expect(map != MAP_FAILED, "map the sealed memfd", "%s", strerror(errno)))
+	if (!cc_expect(map != MAP_FAILED, "map the sealed memfd", "%s", strerror(errno)))
 		return;
-	if (!expect_ret(bo_import(c->dev, fd, 0, MEM_BYTES, &bo), 0,
-			"import a memfd sealed with F_SEAL_SHRINK"))
+	if (!cc_expect_ret(bo_import(c->dev, fd, 0, MEM_BYTES, &bo), 0,
+			   "import a memfd sealed with F_SEAL_SHRINK"))
 		goto out;
-	if (!expect_ret(ugpu_vm_bind_bo(c->dev, c->vm, VA_BO, bo, 0, MEM_BYTES, 0), 0,
-			"bind the imported BO"))
+	if (!cc_expect_ret(ugpu_vm_bind_bo(c->dev, c->vm, VA_BO, bo, 0, MEM_BYTES, 0), 0,
+			   "bind the imported BO"))
 		goto out_bo;
-	expect_ret(run_store(c, VA_BO + 8, MAGIC), 0, "GPU STORE_DWORD into the import");
-	expect(map[2] == MAGIC, "the client sees the store in its mapping", "read %#x", map[2]);
-	expect_ret(run_fill(c, VA_BO + PAGE, 2 * PAGE, 0x5a5a5a5au), 0,
-		   "GPU FILL into the import");
-	expect(all_bytes((const void *)((uintptr_t)map + PAGE), 2 * PAGE, 0x5a) &&
-	       all_bytes((const void *)((uintptr_t)map + 3 * PAGE), PAGE, 0),
-	       "the client sees the fill, and only the fill", "wrong bytes in pages 1-3");
+	cc_expect_ret(run_store(c, VA_BO + 8, MAGIC), 0, "GPU STORE_DWORD into the import");
+	cc_expect(map[2] == MAGIC, "the client sees the store in its mapping", "read %#x", map[2]);
+	cc_expect_ret(run_fill(c, VA_BO + PAGE, 2 * PAGE, 0x5a5a5a5au), 0,
+		      "GPU FILL into the import");
+	cc_expect(all_bytes((const void *)((uintptr_t)map + PAGE), 2 * PAGE, 0x5a) &&
+		  all_bytes((const void *)((uintptr_t)map + 3 * PAGE), PAGE, 0),
+		  "the client sees the fill, and only the fill", "wrong bytes in pages 1-3");
 	/* And the other way: the CPU's writes reach the GPU. */
 	map[1024 * 4] = MAGIC + 1;
 	c->ctl[CTL_OUT] = 0;
-	expect_ret(run_copy(c, VA_OUT, VA_BO + 4 * PAGE, 4), 0, "GPU COPY out of the import");
-	expect(c->ctl[CTL_OUT] == MAGIC + 1, "the GPU reads the client's write", "read %#x",
-	       c->ctl[CTL_OUT]);
+	cc_expect_ret(run_copy(c, VA_OUT, VA_BO + 4 * PAGE, 4), 0, "GPU COPY out of the import");
+	cc_expect(c->ctl[CTL_OUT] == MAGIC + 1, "the GPU reads the client's write", "read %#x",
+		  c->ctl[CTL_OUT]);
 	ugpu_vm_unbind(c->dev, c->vm, VA_BO, MEM_BYTES);
 
 	/* A part of the file: the BO starts at the offset. */
-	if (expect_ret(bo_import(c->dev, fd, 4 * PAGE, 2 * PAGE, &bo2), 0,
-		       "import pages 4-5 of the memfd") &&
-	    expect_ret(ugpu_vm_bind_bo(c->dev, c->vm, VA_BO2, bo2, 0, 2 * PAGE, 0), 0,
-		       "bind the partial import")) {
-		expect_ret(run_store(c, VA_BO2 + PAGE, MAGIC + 2), 0,
-			   "GPU store into the partial import");
-		expect(map[5 * 1024] == MAGIC + 2, "it lands at the file offset", "read %#x",
-		       map[5 * 1024]);
+	if (cc_expect_ret(bo_import(c->dev, fd, 4 * PAGE, 2 * PAGE, &bo2), 0,
+			  "import pages 4-5 of the memfd") &&
+	    cc_expect_ret(ugpu_vm_bind_bo(c->dev, c->vm, VA_BO2, bo2, 0, 2 * PAGE, 0), 0,
+			  "bind the partial import")) {
+		cc_expect_ret(run_store(c, VA_BO2 + PAGE, MAGIC + 2), 0,
+			      "GPU store into the partial import");
+		cc_expect(map[5 * 1024] == MAGIC + 2, "it lands at the file offset", "read %#x",
+			  map[5 * 1024]);
 		ugpu_vm_unbind(c->dev, c->vm, VA_BO2, 2 * PAGE);
 		ugpu_bo_destroy(c->dev, bo2);
 	}
 out_bo:
-	expect_ret(ugpu_bo_destroy(c->dev, bo), 0, "destroy the imported BO");
+	cc_expect_ret(ugpu_bo_destroy(c->dev, bo), 0, "destroy the imported BO");
 out:
 	if (map != MAP_FAILED)
 		munmap((void *)map, MEM_BYTES);
@@ -392,40 +272,40 @@ out:
 static void sc_import(const char *path)
 {
 	char tmpl[] = "/tmp/ugpu-memsafety.XXXXXX";
-	struct ctx c;
+	struct cc_ctx c;
 	uint32_t h = 0;
 	int fd, bad;
 
-	if (!ctx_open_ok(&c, path))
+	if (!cc_ctx_open_ok(&c, path, 0, NULL))
 		return;
 	import_refused(c.dev, -1, "import of a memfd without sealing: EINVAL");
 	import_refused(c.dev, 0, "import of a sealable memfd, no seals: EINVAL");
 	import_refused(c.dev, F_SEAL_GROW, "import with F_SEAL_GROW only: EINVAL");
 
 	fd = make_memfd(F_SEAL_SHRINK);
-	if (expect(fd >= 0, "a memfd sealed with F_SEAL_SHRINK", "%s", ename(fd))) {
+	if (cc_expect(fd >= 0, "a memfd sealed with F_SEAL_SHRINK", "%s", cc_ename(fd))) {
 		import_zero_copy(&c, fd);
-		expect_ret(bo_import(c.dev, fd, 100, PAGE, &h), -EINVAL,
-			   "unaligned offset: EINVAL");
-		expect_ret(bo_import(c.dev, fd, 0, PAGE + 1, &h), -EINVAL,
-			   "unaligned size: EINVAL");
-		expect_ret(bo_import(c.dev, fd, 0, 0, &h), -EINVAL, "size 0: EINVAL");
-		expect_ret(bo_import(c.dev, fd, 0, MEM_BYTES + PAGE, &h), -EINVAL,
-			   "size past the end of the file: EINVAL");
-		expect_ret(bo_import(c.dev, fd, MEM_BYTES, PAGE, &h), -EINVAL,
-			   "offset at the end of the file: EINVAL");
-		expect_ret(bo_import(c.dev, fd, MEM_BYTES - PAGE, 2 * PAGE, &h), -EINVAL,
-			   "range straddling the end of the file: EINVAL");
+		cc_expect_ret(bo_import(c.dev, fd, 100, PAGE, &h), -EINVAL,
+			      "unaligned offset: EINVAL");
+		cc_expect_ret(bo_import(c.dev, fd, 0, PAGE + 1, &h), -EINVAL,
+			      "unaligned size: EINVAL");
+		cc_expect_ret(bo_import(c.dev, fd, 0, 0, &h), -EINVAL, "size 0: EINVAL");
+		cc_expect_ret(bo_import(c.dev, fd, 0, MEM_BYTES + PAGE, &h), -EINVAL,
+			      "size past the end of the file: EINVAL");
+		cc_expect_ret(bo_import(c.dev, fd, MEM_BYTES, PAGE, &h), -EINVAL,
+			      "offset at the end of the file: EINVAL");
+		cc_expect_ret(bo_import(c.dev, fd, MEM_BYTES - PAGE, 2 * PAGE, &h), -EINVAL,
+			      "range straddling the end of the file: EINVAL");
 		close(fd);
 	}
 
 	/* A regular file with a name: not a memfd. */
 	fd = mkostemp(tmpl, O_CLOEXEC);
-	if (expect(fd >= 0, "a regular file in /tmp", "%s", strerror(errno))) {
-		expect(ftruncate(fd, MEM_BYTES) == 0, "size the regular file", "%s",
-		       strerror(errno));
-		expect_ret(bo_import(c.dev, fd, 0, MEM_BYTES, &h), -EINVAL,
-			   "import of a regular file: EINVAL");
+	if (cc_expect(fd >= 0, "a regular file in /tmp", "%s", strerror(errno))) {
+		cc_expect(ftruncate(fd, MEM_BYTES) == 0, "size the regular file", "%s",
+			  strerror(errno));
+		cc_expect_ret(bo_import(c.dev, fd, 0, MEM_BYTES, &h), -EINVAL,
+			      "import of a regular file: EINVAL");
 		unlink(tmpl);
 		close(fd);
 	}
@@ -434,13 +314,13 @@ static void sc_import(const char *path)
 	bad = dup(1);
 	if (bad >= 0) {
 		close(bad);
-		expect_ret(bo_import(c.dev, bad, 0, PAGE, &h), -EBADF,
-			   "import of a closed fd number: EBADF");
+		cc_expect_ret(bo_import(c.dev, bad, 0, PAGE, &h), -EBADF,
+			      "import of a closed fd number: EBADF");
 	}
-	expect_ret(bo_import(c.dev, 1 << 20, 0, PAGE, &h), -EBADF,
-		   "import of an fd number past the table: EBADF");
+	cc_expect_ret(bo_import(c.dev, 1 << 20, 0, PAGE, &h), -EBADF,
+		      "import of an fd number past the table: EBADF");
 	check_alive(&c, "after the imports");
-	ctx_close(&c);
+	cc_ctx_close(&c);
 }
 
 /* ---- 2. truncation ----------------------------------------------------- */
@@ -449,40 +329,40 @@ static void sc_import(const char *path)
  * Every kind of job touching the bound range at VA_UP (now without
  * pages) fails with -EFAULT, from the exec or its wait.
  */
-static void jobs_fault(struct ctx *c, const char *who)
+static void jobs_fault(struct cc_ctx *c, const char *who)
 {
 	char check[128];
 	int64_t sum;
 
 	snprintf(check, sizeof(check), "%s: STORE_DWORD into it faults", who);
-	expect_ret(run_store(c, VA_UP + 8, 1), -EFAULT, check);
+	cc_expect_ret(run_store(c, VA_UP + 8, 1), -EFAULT, check);
 	snprintf(check, sizeof(check), "%s: FILL of it faults", who);
-	expect_ret(run_fill(c, VA_UP, 2 * PAGE, 2), -EFAULT, check);
+	cc_expect_ret(run_fill(c, VA_UP, 2 * PAGE, 2), -EFAULT, check);
 	snprintf(check, sizeof(check), "%s: COPY out of it faults", who);
-	expect_ret(run_copy(c, VA_SCRATCH, VA_UP, PAGE), -EFAULT, check);
+	cc_expect_ret(run_copy(c, VA_SCRATCH, VA_UP, PAGE), -EFAULT, check);
 	snprintf(check, sizeof(check), "%s: COPY into it faults", who);
-	expect_ret(run_copy(c, VA_UP + PAGE, VA_SCRATCH, PAGE), -EFAULT, check);
+	cc_expect_ret(run_copy(c, VA_UP + PAGE, VA_SCRATCH, PAGE), -EFAULT, check);
 	snprintf(check, sizeof(check), "%s: CHECKSUM of it faults", who);
 	sum = run_checksum(c, VA_UP, MEM_BYTES);
-	expect(sum == -EFAULT, check, "got %" PRId64 " (%s)", sum,
-	       sum < 0 ? ename((int)sum) : "a checksum");
+	cc_expect(sum == -EFAULT, check, "got %" PRId64 " (%s)", sum,
+		  sum < 0 ? cc_ename((int)sum) : "a checksum");
 }
 
 /* Bind @mem at VA_UP and see a store land there. */
-static bool bind_and_store(struct ctx *c, void *mem, const char *who)
+static bool bind_and_store(struct cc_ctx *c, void *mem, const char *who)
 {
 	volatile uint32_t *p = mem;
 	char check[128];
 
 	snprintf(check, sizeof(check), "%s: bind as userptr", who);
-	if (!expect_ret(ugpu_vm_bind_userptr(c->dev, c->vm, VA_UP, mem, MEM_BYTES, 0), 0,
-			check))
+	if (!cc_expect_ret(ugpu_vm_bind_userptr(c->dev, c->vm, VA_UP, mem, MEM_BYTES, 0), 0,
+			   check))
 		return false;
 	snprintf(check, sizeof(check), "%s: a store into it completes", who);
-	if (!expect_ret(run_store(c, VA_UP + 4, MAGIC), 0, check))
+	if (!cc_expect_ret(run_store(c, VA_UP + 4, MAGIC), 0, check))
 		return false;
 	snprintf(check, sizeof(check), "%s: the store is visible", who);
-	return expect(p[1] == MAGIC, check, "read %#x", p[1]);
+	return cc_expect(p[1] == MAGIC, check, "read %#x", p[1]);
 }
 
 /* An fd on the file behind the mapping at @p (root: /proc/self/map_files). */
@@ -500,158 +380,152 @@ static int open_mapping(void *p, size_t len)
 /* An unsealed memfd, MAP_SHARED, bound; the client truncates it to 0. */
 static void sc_truncate_memfd(const char *path)
 {
-	struct ctx c;
+	struct cc_ctx c;
 	void *mem;
 	int fd;
 
-	if (!ctx_open_ok(&c, path))
+	if (!cc_ctx_open_ok(&c, path, 0, NULL))
 		return;
 	fd = make_memfd(-1);
-	if (!expect(fd >= 0, "an unsealed memfd", "%s", ename(fd)))
+	if (!cc_expect(fd >= 0, "an unsealed memfd", "%s", cc_ename(fd)))
 		return;
 	mem = mmap(NULL, MEM_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (!expect(mem != MAP_FAILED, "map it shared", "%s", strerror(errno)))
+	if (!cc_expect(mem != MAP_FAILED, "map it shared", "%s", strerror(errno)))
 		return;
 	memset(mem, 0, MEM_BYTES);
 	if (!bind_and_store(&c, mem, "unsealed memfd"))
 		return;
 	/* From here on the client must not touch mem itself: SIGBUS. */
-	expect(ftruncate(fd, 0) == 0, "the client truncates the memfd to 0", "%s",
-	       strerror(errno));
+	cc_expect(ftruncate(fd, 0) == 0, "the client truncates the memfd to 0", "%s",
+		  strerror(errno));
 	jobs_fault(&c, "truncated memfd");
 	check_alive(&c, "truncated memfd");
-	expect_ret(ugpu_vm_unbind(c.dev, c.vm, VA_UP, MEM_BYTES), 0, "unbind it");
+	cc_expect_ret(ugpu_vm_unbind(c.dev, c.vm, VA_UP, MEM_BYTES), 0, "unbind it");
 	munmap(mem, MEM_BYTES);
 	close(fd);
-	ctx_close(&c);
+	cc_ctx_close(&c);
 }
 
 /* ugpu_host_alloc memory is sealed: the client cannot shrink it. */
 static void sc_truncate_sealed(const char *path)
 {
 	volatile uint32_t *p;
-	struct ctx c;
+	struct cc_ctx c;
 	void *mem;
 	int fd;
 
-	if (!ctx_open_ok(&c, path))
+	if (!cc_ctx_open_ok(&c, path, 0, NULL))
 		return;
 	mem = ugpu_host_alloc(c.dev, MEM_BYTES);
-	if (!expect(mem != NULL, "ugpu_host_alloc", "NULL"))
+	if (!cc_expect(mem != NULL, "ugpu_host_alloc", "NULL"))
 		return;
 	p = mem;
 	memset(mem, 0, MEM_BYTES);
 	if (!bind_and_store(&c, mem, "host_alloc memory"))
 		return;
 	fd = open_mapping(mem, MEM_BYTES);
-	if (expect(fd >= 0, "open the file behind host_alloc memory", "%s", ename(fd))) {
+	if (cc_expect(fd >= 0, "open the file behind host_alloc memory", "%s", cc_ename(fd))) {
 		int r = ftruncate(fd, 0);
 
-		expect(r < 0 && errno == EPERM, "ftruncate of host_alloc memory fails with EPERM",
-		       "got %d (%s)", r, r ? strerror(errno) : "success");
+		cc_expect(r < 0 && errno == EPERM,
+			  "ftruncate of host_alloc memory fails with EPERM", "got %d (%s)", r,
+			  r ? strerror(errno) : "success");
 		close(fd);
 	}
-	expect_ret(run_store(&c, VA_UP + 8, MAGIC + 1), 0, "a store into it still works");
-	expect(p[2] == MAGIC + 1, "the store is visible", "read %#x", p[2]);
+	cc_expect_ret(run_store(&c, VA_UP + 8, MAGIC + 1), 0, "a store into it still works");
+	cc_expect(p[2] == MAGIC + 1, "the store is visible", "read %#x", p[2]);
 	check_alive(&c, "host_alloc memory");
-	expect_ret(ugpu_vm_unbind(c.dev, c.vm, VA_UP, MEM_BYTES), 0, "unbind it");
+	cc_expect_ret(ugpu_vm_unbind(c.dev, c.vm, VA_UP, MEM_BYTES), 0, "unbind it");
 	ugpu_host_free(c.dev, mem, MEM_BYTES);
-	ctx_close(&c);
+	cc_ctx_close(&c);
 }
 
 /* MAP_SHARED|MAP_ANONYMOUS is a shmem file too: truncate it under the GPU. */
 static void sc_truncate_anon(const char *path)
 {
-	struct ctx c;
+	struct cc_ctx c;
 	void *mem;
 	int fd;
 
-	if (!ctx_open_ok(&c, path))
+	if (!cc_ctx_open_ok(&c, path, 0, NULL))
 		return;
 	mem = mmap(NULL, MEM_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (!expect(mem != MAP_FAILED, "map shared anonymous memory", "%s", strerror(errno)))
+	if (!cc_expect(mem != MAP_FAILED, "map shared anonymous memory", "%s", strerror(errno)))
 		return;
 	memset(mem, 0, MEM_BYTES);
 	if (!bind_and_store(&c, mem, "shared anonymous memory"))
 		return;
 	fd = open_mapping(mem, MEM_BYTES);
-	if (!expect(fd >= 0, "open the file behind the shared anonymous mapping", "%s",
-		    ename(fd)))
+	if (!cc_expect(fd >= 0, "open the file behind the shared anonymous mapping", "%s",
+		       cc_ename(fd)))
 		return;
-	expect(ftruncate(fd, 0) == 0, "the client truncates it to 0", "%s", strerror(errno));
+	cc_expect(ftruncate(fd, 0) == 0, "the client truncates it to 0", "%s", strerror(errno));
 	close(fd);
 	jobs_fault(&c, "truncated shared anonymous memory");
 	check_alive(&c, "truncated shared anonymous memory");
-	expect_ret(ugpu_vm_unbind(c.dev, c.vm, VA_UP, MEM_BYTES), 0, "unbind it");
+	cc_expect_ret(ugpu_vm_unbind(c.dev, c.vm, VA_UP, MEM_BYTES), 0, "unbind it");
 	munmap(mem, MEM_BYTES);
-	ctx_close(&c);
+	cc_ctx_close(&c);
 }
 
 /* ---- 3. large pread/pwrite ---------------------------------------------- */
 
-static void *map_anon(size_t len)
-{
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	return p == MAP_FAILED ? NULL : p;
-}
-
 /* pread/pwrite of @len bytes through a buffer with its middle page unmapped. */
-static void rw_hole(struct ctx *c, uint32_t bo, size_t len, const char *who)
+static void rw_hole(struct cc_ctx *c, uint32_t bo, size_t len, const char *who)
 {
 	char check[128];
-	uint8_t *buf = map_anon(len);
+	uint8_t *buf = cc_map_anon(len);
 
 	if (!buf) {
-		expect(false, who, "mmap: %s", strerror(errno));
+		cc_expect(false, who, "mmap: %s", strerror(errno));
 		return;
 	}
 	memset(buf, 0x11, len);
 	munmap(buf + (len / 2 & ~(PAGE - 1)), PAGE);
 	snprintf(check, sizeof(check), "%s: pread into a buffer with a hole: EFAULT", who);
-	expect_ret(ugpu_bo_pread(c->dev, bo, 0, buf, len), -EFAULT, check);
+	cc_expect_ret(ugpu_bo_pread(c->dev, bo, 0, buf, len), -EFAULT, check);
 	snprintf(check, sizeof(check), "%s: pwrite from a buffer with a hole: EFAULT", who);
-	expect_ret(ugpu_bo_pwrite(c->dev, bo, 0, buf, len), -EFAULT, check);
+	cc_expect_ret(ugpu_bo_pwrite(c->dev, bo, 0, buf, len), -EFAULT, check);
 	munmap(buf, len);
 }
 
 static void sc_large_rw(const char *path)
 {
 	uint8_t *wbuf, *rbuf;
-	struct ctx c;
+	struct cc_ctx c;
 	uint32_t bo, cpu;
 	int64_t gpu;
 
-	if (!ctx_open_ok(&c, path))
+	if (!cc_ctx_open_ok(&c, path, 0, NULL))
 		return;
-	expect(crc32c("123456789", 9) == 0xe3069283u, "CPU CRC32C check value",
-	       "got %#x", crc32c("123456789", 9));
-	if (!expect_ret(ugpu_bo_create(c.dev, BIG_BYTES, 0, &bo), 0, "create a 16 MiB BO"))
+	cc_expect(crc32c("123456789", 9) == 0xe3069283u, "CPU CRC32C check value",
+		  "got %#x", crc32c("123456789", 9));
+	if (!cc_expect_ret(ugpu_bo_create(c.dev, BIG_BYTES, 0, &bo), 0, "create a 16 MiB BO"))
 		return;
-	wbuf = map_anon(BIG_BYTES);
-	rbuf = map_anon(BIG_BYTES);
-	if (!expect(wbuf && rbuf, "buffers", "mmap failed"))
+	wbuf = cc_map_anon(BIG_BYTES);
+	rbuf = cc_map_anon(BIG_BYTES);
+	if (!cc_expect(wbuf && rbuf, "buffers", "mmap failed"))
 		return;
 	pattern(wbuf, BIG_BYTES, 0x1234567);
 	cpu = crc32c(wbuf, BIG_BYTES);
-	expect_ret(ugpu_bo_pwrite(c.dev, bo, 0, wbuf, BIG_BYTES), 0, "pwrite 16 MiB");
-	if (expect_ret(ugpu_vm_bind_bo(c.dev, c.vm, VA_BIG, bo, 0, BIG_BYTES, 0), 0,
-		       "bind the BO")) {
+	cc_expect_ret(ugpu_bo_pwrite(c.dev, bo, 0, wbuf, BIG_BYTES), 0, "pwrite 16 MiB");
+	if (cc_expect_ret(ugpu_vm_bind_bo(c.dev, c.vm, VA_BIG, bo, 0, BIG_BYTES, 0), 0,
+			  "bind the BO")) {
 		gpu = run_checksum(&c, VA_BIG, BIG_BYTES);
-		expect(gpu == cpu, "GPU CHECKSUM of the BO = CPU CRC32C of what was written",
-		       "GPU %" PRId64 " (%#" PRIx64 "), CPU %#x", gpu, (uint64_t)gpu, cpu);
+		cc_expect(gpu == cpu, "GPU CHECKSUM of the BO = CPU CRC32C of what was written",
+			  "GPU %" PRId64 " (%#" PRIx64 "), CPU %#x", gpu, (uint64_t)gpu, cpu);
 		ugpu_vm_unbind(c.dev, c.vm, VA_BIG, BIG_BYTES);
 	}
 	memset(rbuf, 0, BIG_BYTES);
-	expect_ret(ugpu_bo_pread(c.dev, bo, 0, rbuf, BIG_BYTES), 0, "pread 16 MiB");
-	expect(!memcmp(rbuf, wbuf, BIG_BYTES), "pread returns what pwrite wrote",
-	       "contents differ");
+	cc_expect_ret(ugpu_bo_pread(c.dev, bo, 0, rbuf, BIG_BYTES), 0, "pread 16 MiB");
+	cc_expect(!memcmp(rbuf, wbuf, BIG_BYTES), "pread returns what pwrite wrote",
+		  "contents differ");
 	/* Offsets: a large piece from the middle. */
 	memset(rbuf, 0, BIG_BYTES);
-	expect_ret(ugpu_bo_pread(c.dev, bo, 3 * MIB + 4, rbuf, 5 * MIB), 0,
-		   "pread 5 MiB at an unaligned offset");
-	expect(!memcmp(rbuf, wbuf + 3 * MIB + 4, 5 * MIB), "it is the right piece",
-	       "contents differ");
+	cc_expect_ret(ugpu_bo_pread(c.dev, bo, 3 * MIB + 4, rbuf, 5 * MIB), 0,
+		      "pread 5 MiB at an unaligned offset");
+	cc_expect(!memcmp(rbuf, wbuf + 3 * MIB + 4, 5 * MIB), "it is the right piece",
+		  "contents differ");
 
 	rw_hole(&c, bo, HOLE_BYTES, "2 MiB (worker copy)");
 	rw_hole(&c, bo, 3 * PAGE, "12 KiB (inline copy)");
@@ -659,7 +533,7 @@ static void sc_large_rw(const char *path)
 	munmap(wbuf, BIG_BYTES);
 	munmap(rbuf, BIG_BYTES);
 	ugpu_bo_destroy(c.dev, bo);
-	ctx_close(&c);
+	cc_ctx_close(&c);
 }
 
 struct reader {
@@ -693,20 +567,20 @@ static uint32_t peek(const uint8_t *p)
  * answered while the copy was still in flight. Return 1 for that, 0 if
  * the copy ended first (no conclusion), -1 on a failed check.
  */
-static int concurrent_try(struct ctx *c, uint32_t bo, uint8_t *buf, int *queries)
+static int concurrent_try(struct cc_ctx *c, uint32_t bo, uint8_t *buf, int *queries)
 {
 	struct ugpu_info info;
 	struct reader r = { .dev = c->dev, .bo = bo, .buf = buf, .len = CONC_BYTES };
 	uint8_t *last = buf + CONC_BYTES - 4;
-	long long end = now_ms() + POLL_MS;
+	long long end = cc_now_ms() + POLL_MS;
 	bool beside = false;
 	int ret = 0;
 
 	memset(buf, 0xa5, CONC_BYTES);
 	if (pthread_create(&r.thread, NULL, reader_main, &r))
-		return expect(false, "start the reader", "pthread_create") ? 0 : -1;
+		return cc_expect(false, "start the reader", "pthread_create") ? 0 : -1;
 	while (peek(buf) == SENTINEL && !__atomic_load_n(&r.done, __ATOMIC_ACQUIRE) &&
-	       now_ms() < end)
+	       cc_now_ms() < end)
 		nap_us(20);
 	/* The copy has started (or ended, or never began: judged below). */
 	while (peek(buf) != SENTINEL && !__atomic_load_n(&r.done, __ATOMIC_ACQUIRE)) {
@@ -719,27 +593,27 @@ static int concurrent_try(struct ctx *c, uint32_t bo, uint8_t *buf, int *queries
 		}
 	}
 	pthread_join(r.thread, NULL);
-	if (!expect_ret(ret, 0, "ugpu_query beside the pread") ||
-	    !expect_ret(r.ret, 0, "the large pread") ||
-	    !expect(all_bytes(buf, CONC_BYTES, 0), "the pread wrote the BO's zeroes",
-		    "wrong bytes"))
+	if (!cc_expect_ret(ret, 0, "ugpu_query beside the pread") ||
+	    !cc_expect_ret(r.ret, 0, "the large pread") ||
+	    !cc_expect(all_bytes(buf, CONC_BYTES, 0), "the pread wrote the BO's zeroes",
+		       "wrong bytes"))
 		return -1;
 	return beside ? 1 : 0;
 }
 
 static void sc_large_concurrent(const char *path)
 {
-	struct ctx c;
+	struct cc_ctx c;
 	uint8_t *buf;
 	uint32_t bo;
 	int tries, got = 0, queries = 0;
 
-	if (!ctx_open_ok(&c, path))
+	if (!cc_ctx_open_ok(&c, path, 0, NULL))
 		return;
-	if (!expect_ret(ugpu_bo_create(c.dev, CONC_BYTES, 0, &bo), 0, "create a 128 MiB BO"))
+	if (!cc_expect_ret(ugpu_bo_create(c.dev, CONC_BYTES, 0, &bo), 0, "create a 128 MiB BO"))
 		return;
-	buf = map_anon(CONC_BYTES);
-	if (!expect(buf != NULL, "buffer", "mmap failed"))
+	buf = cc_map_anon(CONC_BYTES);
+	if (!cc_expect(buf != NULL, "buffer", "mmap failed"))
 		return;
 	for (tries = 0; tries < 5 && !got; tries++) {
 		got = concurrent_try(&c, bo, buf, &queries);
@@ -747,40 +621,40 @@ static void sc_large_concurrent(const char *path)
 			break;
 	}
 	if (got >= 0) {
-		note("%d queries answered while a 128 MiB pread was in flight (try %d)", queries,
-		     tries);
-		expect(got == 1, "ugpu_query completes while a large pread is in flight",
-		       "in %d tries no query returned before the copy reached its end", tries);
+		cc_note("%d queries answered while a 128 MiB pread was in flight (try %d)", queries,
+			tries);
+		cc_expect(got == 1, "ugpu_query completes while a large pread is in flight",
+			  "in %d tries no query returned before the copy reached its end", tries);
 	}
 	munmap(buf, CONC_BYTES);
 	ugpu_bo_destroy(c.dev, bo);
-	ctx_close(&c);
+	cc_ctx_close(&c);
 }
 
 /* pwrite 256 MiB again and again until the test kills us (or a bound). */
 static void sc_pwrite_loop(const char *path)
 {
-	long long end = now_ms() + 6 * POLL_MS;
-	struct ctx c;
+	long long end = cc_now_ms() + 6 * POLL_MS;
+	struct cc_ctx c;
 	uint8_t *buf;
 	uint32_t bo;
 	int ret, n = 0;
 
-	if (!ctx_open_ok(&c, path))
+	if (!cc_ctx_open_ok(&c, path, 0, NULL))
 		return;
-	if (!expect_ret(ugpu_bo_create(c.dev, KILL_BYTES, 0, &bo), 0, "create a 256 MiB BO"))
+	if (!cc_expect_ret(ugpu_bo_create(c.dev, KILL_BYTES, 0, &bo), 0, "create a 256 MiB BO"))
 		return;
-	buf = map_anon(KILL_BYTES);
-	if (!expect(buf != NULL, "buffer", "mmap failed"))
+	buf = cc_map_anon(KILL_BYTES);
+	if (!cc_expect(buf != NULL, "buffer", "mmap failed"))
 		return;
 	pattern(buf, KILL_BYTES, 42);
 	printf("ready\n");
 	do {
 		ret = ugpu_bo_pwrite(c.dev, bo, 0, buf, KILL_BYTES);
 		n++;
-	} while (!ret && now_ms() < end);
-	expect(false, "killed during a pwrite", "still alive after %d pwrites (last %d)", n,
-	       ret);
+	} while (!ret && cc_now_ms() < end);
+	cc_expect(false, "killed during a pwrite", "still alive after %d pwrites (last %d)", n,
+		  ret);
 }
 
 /* ---- 4. a forked child ------------------------------------------------- */
@@ -790,28 +664,28 @@ static void sc_fork_rw(const char *path)
 	uint8_t small[PAGE], *big, *back;
 	int res[4] = { 1, 1, 1, 1 }, pfd[2], st = 0;
 	uint32_t bo, bigbo;
-	struct ctx c;
+	struct cc_ctx c;
 	pid_t pid;
 
-	if (!ctx_open_ok(&c, path))
+	if (!cc_ctx_open_ok(&c, path, 0, NULL))
 		return;
-	if (!expect_ret(ugpu_bo_create(c.dev, PAGE, 0, &bo), 0, "create a small BO") ||
-	    !expect_ret(ugpu_bo_create(c.dev, HOLE_BYTES, 0, &bigbo), 0, "create a 2 MiB BO"))
+	if (!cc_expect_ret(ugpu_bo_create(c.dev, PAGE, 0, &bo), 0, "create a small BO") ||
+	    !cc_expect_ret(ugpu_bo_create(c.dev, HOLE_BYTES, 0, &bigbo), 0, "create a 2 MiB BO"))
 		return;
-	big = map_anon(HOLE_BYTES);
-	back = map_anon(HOLE_BYTES);
-	if (!expect(big && back, "buffers", "mmap failed"))
+	big = cc_map_anon(HOLE_BYTES);
+	back = cc_map_anon(HOLE_BYTES);
+	if (!cc_expect(big && back, "buffers", "mmap failed"))
 		return;
 	pattern(small, PAGE, 7);
 	pattern(big, HOLE_BYTES, 8);
-	expect_ret(ugpu_bo_pwrite(c.dev, bo, 0, small, PAGE), 0, "parent: pwrite");
-	expect_ret(ugpu_bo_pwrite(c.dev, bigbo, 0, big, HOLE_BYTES), 0, "parent: large pwrite");
-	if (!expect(pipe(pfd) == 0, "pipe", "%s", strerror(errno)))
+	cc_expect_ret(ugpu_bo_pwrite(c.dev, bo, 0, small, PAGE), 0, "parent: pwrite");
+	cc_expect_ret(ugpu_bo_pwrite(c.dev, bigbo, 0, big, HOLE_BYTES), 0, "parent: large pwrite");
+	if (!cc_expect(pipe(pfd) == 0, "pipe", "%s", strerror(errno)))
 		return;
 	fflush(stdout);
 	pid = fork();
 	if (pid < 0) {
-		expect(false, "fork", "%s", strerror(errno));
+		cc_expect(false, "fork", "%s", strerror(errno));
 		return;
 	}
 	if (pid == 0) {
@@ -825,26 +699,26 @@ static void sc_fork_rw(const char *path)
 		_exit(write(pfd[1], res, sizeof(res)) == sizeof(res) ? 0 : 1);
 	}
 	close(pfd[1]);
-	expect(read(pfd[0], res, sizeof(res)) == sizeof(res), "the child reports", "short read");
+	cc_expect(read(pfd[0], res, sizeof(res)) == sizeof(res), "the child reports", "short read");
 	close(pfd[0]);
 	waitpid(pid, &st, 0);
-	expect_ret(res[0], -EFAULT, "child: pwrite through the parent's device: EFAULT");
-	expect_ret(res[1], -EFAULT, "child: pread through the parent's device: EFAULT");
-	expect_ret(res[2], -EFAULT, "child: large pwrite through the parent's device: EFAULT");
-	expect_ret(res[3], -EFAULT, "child: large pread through the parent's device: EFAULT");
+	cc_expect_ret(res[0], -EFAULT, "child: pwrite through the parent's device: EFAULT");
+	cc_expect_ret(res[1], -EFAULT, "child: pread through the parent's device: EFAULT");
+	cc_expect_ret(res[2], -EFAULT, "child: large pwrite through the parent's device: EFAULT");
+	cc_expect_ret(res[3], -EFAULT, "child: large pread through the parent's device: EFAULT");
 
 	/* Nothing the child sent landed; the parent still reads and writes. */
 	memset(back, 0, HOLE_BYTES);
-	expect_ret(ugpu_bo_pread(c.dev, bo, 0, back, PAGE), 0, "parent: pread after the child");
-	expect(!memcmp(back, small, PAGE), "parent: the small BO is unchanged", "differs");
-	expect_ret(ugpu_bo_pread(c.dev, bigbo, 0, back, HOLE_BYTES), 0,
-		   "parent: large pread after the child");
-	expect(!memcmp(back, big, HOLE_BYTES), "parent: the large BO is unchanged", "differs");
+	cc_expect_ret(ugpu_bo_pread(c.dev, bo, 0, back, PAGE), 0, "parent: pread after the child");
+	cc_expect(!memcmp(back, small, PAGE), "parent: the small BO is unchanged", "differs");
+	cc_expect_ret(ugpu_bo_pread(c.dev, bigbo, 0, back, HOLE_BYTES), 0,
+		      "parent: large pread after the child");
+	cc_expect(!memcmp(back, big, HOLE_BYTES), "parent: the large BO is unchanged", "differs");
 	munmap(big, HOLE_BYTES);
 	munmap(back, HOLE_BYTES);
 	ugpu_bo_destroy(c.dev, bo);
 	ugpu_bo_destroy(c.dev, bigbo);
-	ctx_close(&c);
+	cc_ctx_close(&c);
 }
 
 /* ---- a new client works ----------------------------------------------- */
@@ -852,53 +726,37 @@ static void sc_fork_rw(const char *path)
 static void sc_smoke(const char *path)
 {
 	uint8_t in[PAGE], out[PAGE];
-	struct ctx c;
+	struct cc_ctx c;
 	uint32_t bo;
 
-	if (!ctx_open_ok(&c, path))
+	if (!cc_ctx_open_ok(&c, path, 0, NULL))
 		return;
-	expect_ret(run_store(&c, VA_OUT, MAGIC), 0, "store into host memory");
-	expect(c.ctl[CTL_OUT] == MAGIC, "the store is visible", "read %#x", c.ctl[CTL_OUT]);
-	if (expect_ret(ugpu_bo_create(c.dev, PAGE, 0, &bo), 0, "create a BO")) {
+	cc_expect_ret(run_store(&c, VA_OUT, MAGIC), 0, "store into host memory");
+	cc_expect(c.ctl[CTL_OUT] == MAGIC, "the store is visible", "read %#x", c.ctl[CTL_OUT]);
+	if (cc_expect_ret(ugpu_bo_create(c.dev, PAGE, 0, &bo), 0, "create a BO")) {
 		pattern(in, PAGE, 3);
-		expect_ret(ugpu_bo_pwrite(c.dev, bo, 0, in, PAGE), 0, "pwrite");
-		expect_ret(ugpu_bo_pread(c.dev, bo, 0, out, PAGE), 0, "pread");
-		expect(!memcmp(in, out, PAGE), "pread returns what pwrite wrote", "differs");
+		cc_expect_ret(ugpu_bo_pwrite(c.dev, bo, 0, in, PAGE), 0, "pwrite");
+		cc_expect_ret(ugpu_bo_pread(c.dev, bo, 0, out, PAGE), 0, "pread");
+		cc_expect(!memcmp(in, out, PAGE), "pread returns what pwrite wrote", "differs");
 		ugpu_bo_destroy(c.dev, bo);
 	}
-	ctx_close(&c);
+	cc_ctx_close(&c);
 }
+
+static const struct cc_scenario scenarios[] = {
+	{ "import", sc_import },
+	{ "truncate-memfd", sc_truncate_memfd },
+	{ "truncate-sealed", sc_truncate_sealed },
+	{ "truncate-anon", sc_truncate_anon },
+	{ "large-rw", sc_large_rw },
+	{ "large-concurrent", sc_large_concurrent },
+	{ "pwrite-loop", sc_pwrite_loop },
+	{ "fork-rw", sc_fork_rw },
+	{ "smoke", sc_smoke },
+};
 
 int main(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		void (*fn)(const char *path);
-	} scenarios[] = {
-		{ "import", sc_import },
-		{ "truncate-memfd", sc_truncate_memfd },
-		{ "truncate-sealed", sc_truncate_sealed },
-		{ "truncate-anon", sc_truncate_anon },
-		{ "large-rw", sc_large_rw },
-		{ "large-concurrent", sc_large_concurrent },
-		{ "pwrite-loop", sc_pwrite_loop },
-		{ "fork-rw", sc_fork_rw },
-		{ "smoke", sc_smoke },
-	};
-
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	crc_init();
-	if (argc != 3) {
-		fprintf(stderr, "usage: memsafety_client <scenario> <device>\n");
-		return 2;
-	}
-	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++) {
-		if (!strcmp(argv[1], scenarios[i].name)) {
-			scenarios[i].fn(argv[2]);
-			fflush(stdout);
-			_exit(nfail ? 1 : 0);
-		}
-	}
-	fprintf(stderr, "memsafety_client: unknown scenario '%s'\n", argv[1]);
-	return 2;
+	_exit(cc_main(argc, argv, scenarios, sizeof(scenarios) / sizeof(scenarios[0])));
 }

@@ -124,47 +124,15 @@ static void teardown(void)
 
 /* ---- stats --------------------------------------------------------------- */
 
-static int stats_read(char *buf, size_t len)
-{
-	int fd = open(D.stats, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	return 0;
-}
-
-static bool stats_field(const char *json, const char *key, unsigned long long *v)
-{
-	char pat[64];
-	const char *at;
-
-	snprintf(pat, sizeof(pat), "\"%s\":", key);
-	at = strstr(json, pat);
-	if (!at)
-		return false;
-	at += strlen(pat);
-	while (*at == ' ')
-		at++;
-	*v = strtoull(at, NULL, 10);
-	return true;
-}
-
 static bool stats_zero(void *arg)
 {
 	static const char *const keys[] = { "clients", "vms", "bos", "userptrs", "bound_bytes" };
-	unsigned long long v;
 	size_t i;
 
-	if (stats_read(last_stats, sizeof(last_stats)))
+	if (ugpud_stats_text(&D, last_stats, sizeof(last_stats)))
 		return false;
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (!stats_field(last_stats, keys[i], &v) || v)
+		if (ugpud_stats_field(last_stats, keys[i]))
 			return false;
 	return true;
 }

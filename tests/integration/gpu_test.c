@@ -1,435 +1,98 @@
 // SPDX-License-Identifier: MIT
 /*
  * Check suite for the driver core's behaviour end to end: each test starts
- * a fresh ugpud (sim backend, FUSE mount on a fresh directory, quota flags
- * where the test needs them), runs the real client program
- * tests/helpers/gpu_client with one scenario against DIR/card0, and then
- * checks that the daemon forgot the client (DIR/stats back to zero
- * clients, VMs, BOs, userptrs and bound bytes), that it still runs, and
- * that SIGTERM makes it exit 0 and unmount. The scenarios' own checks are
- * the helper's `ok` / `not ok` lines; a failing one is quoted in the
- * assertion. Nothing here depends on timing: every wait is for a state,
- * bounded by a generous limit.
+ * a fresh ugpud (sim backend, FUSE mount on its TCase's directory, quota
+ * flags where the test needs them; tests/lib/ugpud_harness.c), runs one
+ * scenario of a real client program, tests/helpers/gpu_<group> (sync,
+ * fault, race, stale, sched, bind), against DIR/card0, and then checks
+ * that the daemon forgot the client (DIR/stats back to zero clients,
+ * VMs, BOs, userptrs and bound bytes), that it still runs, and that
+ * SIGTERM makes it exit 0 and unmount. The scenarios' own checks are the
+ * helper's `ok` / `not ok` lines (tests/lib/client_harness.c); a failing
+ * one is quoted in the assertion. Nothing here depends on timing: every
+ * wait is for a state, bounded by a generous limit.
  */
 #include <check.h>
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mount.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
+#include "tests/lib/client_harness.h"
+#include "tests/lib/suite.h"
 #include "tests/lib/testutil.h"
+#include "tests/lib/ugpud_harness.h"
 
 #define SCENARIO_MS	(6 * TU_TIMEOUT_MS)	/* a scenario's whole run */
 #define CASE_TIMEOUT	120			/* seconds, per test */
 /* Longer than any wait here: only cancellation may end a held job. */
 #define HANG_MS		"60000"
 
+/* The client programs, by scenario group (tests/helpers/gpu_*.c). */
+#define SYNC		"gpu_sync"
+#define FAULT		"gpu_fault"
+#define RACE		"gpu_race"
+#define STALE		"gpu_stale"
+#define SCHED		"gpu_sched"
+#define BIND		"gpu_bind"
+
 /*
- * Each TCase's mounts live under one base directory, made and swept by an
- * unchecked fixture in the runner process: a test that fails exits at the
- * failed assertion, its daemon dies with it, and only the sweep is left
- * to unmount and remove what it had.
+ * The daemon, one mount point per TCase (an unchecked fixture in the
+ * runner process makes it and detaches whatever a failed test left).
+ * Each test stops its daemon itself and asserts how that went.
  */
-static char base[64];
+static struct ugpud D;
 
-static struct {
-	char dir[128];
-	char card0[160];
-	char stats[160];
-	struct tu_proc daemon;
-	bool running;
-} D;
-
-struct stats {
-	long long clients, vms, bos, userptrs, bound_bytes;
-	long long jobs_submitted, jobs_completed, jobs_failed, invalidations;
-};
-
-static void ugpud_path(char *buf, size_t len)
+static void dir_setup(void)
 {
-	const char *b = getenv("UGPU_BUILD");
-	char exe[PATH_MAX];
-	ssize_t n;
-
-	if (b && *b) {
-		snprintf(buf, len, "%s/ugpud", b);
-		return;
-	}
-	/* build/tests/integration/gpu_test -> build/ugpud */
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	ck_assert_int_gt(n, 0);
-	exe[n] = '\0';
-	snprintf(buf, len, "%s/../../ugpud", dirname(exe));
+	ugpud_dir_setup(&D, "ugpu-gpu");
 }
 
-static bool is_mounted(const char *dir)
+static void dir_teardown(void)
 {
-	char line[4096], mnt[PATH_MAX];
-	bool found = false;
-	FILE *f = fopen("/proc/self/mountinfo", "re");
-
-	if (!f)
-		return false;
-	while (!found && fgets(line, sizeof(line), f))
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) == 1 && !strcmp(mnt, dir))
-			found = true;
-	fclose(f);
-	return found;
-}
-
-static bool card0_opens(void *arg)
-{
-	int fd = open(D.card0, O_RDWR | O_CLOEXEC);
-
-	if (fd < 0)
-		return waitpid(D.daemon.pid, NULL, WNOHANG) != 0;	/* died: stop */
-	close(fd);
-	return true;
-}
-
-/* Leave the daemon's pid in the base directory for the sweep. */
-static void note_pid(pid_t pid)
-{
-	char path[PATH_MAX];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s.pid", D.dir);
-	f = fopen(path, "we");
-	if (f) {
-		fprintf(f, "%d\n", (int)pid);
-		fclose(f);
-	}
-}
-
-static void daemon_start(const char *const *extra)
-{
-	char path[PATH_MAX];
-	char *argv[32];
-	int n = 0;
-
-	ugpud_path(path, sizeof(path));
-	ck_assert_msg(access(path, X_OK) == 0, "no ugpud at %s (set UGPU_BUILD)", path);
-	ck_assert_msg(base[0], "no base directory for the mounts");
-	snprintf(D.dir, sizeof(D.dir), "%s/mnt.XXXXXX", base);
-	ck_assert_ptr_nonnull(mkdtemp(D.dir));
-	snprintf(D.card0, sizeof(D.card0), "%s/card0", D.dir);
-	snprintf(D.stats, sizeof(D.stats), "%s/stats", D.dir);
-
-	argv[n++] = path;
-	argv[n++] = "--mount";
-	argv[n++] = D.dir;
-	argv[n++] = "--log-level";
-	argv[n++] = "warning";
-	argv[n++] = "--hang-timeout-ms";
-	argv[n++] = HANG_MS;
-	for (int i = 0; extra && extra[i]; i++)
-		argv[n++] = (char *)extra[i];
-	argv[n] = NULL;
-	ck_assert_int_eq(tu_spawn(&D.daemon, path, argv, NULL), 0);
-	D.running = true;
-	note_pid(D.daemon.pid);
-	ck_assert_msg(tu_wait_for(card0_opens, NULL, TU_TIMEOUT_MS), "%s never opened",
-		      D.card0);
-	ck_assert_msg(waitpid(D.daemon.pid, NULL, WNOHANG) == 0, "ugpud exited at start");
+	ugpud_dir_teardown(&D);
 }
 
 static void setup_default(void)
 {
-	daemon_start(NULL);
+	static const char *const flags[] = { "--hang-timeout-ms", HANG_MS, NULL };
+
+	ugpud_start(&D, flags);
 }
 
 static void setup_quota(void)
 {
 	static const char *const flags[] = {
+		"--hang-timeout-ms", HANG_MS,
 		"--max-vms", "2", "--max-bos", "3", "--max-userptrs", "4",
 		"--max-inflight", "4", "--max-bound-bytes", "16777216",
 		"--max-bo-bytes", "8388608", NULL,
 	};
 
-	daemon_start(flags);
+	ugpud_start(&D, flags);
 }
 
-/* Is @pid still the daemon we started (not a reused number)? */
-static bool is_ugpud(int pid)
-{
-	char path[64], comm[32] = "";
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	if (!fgets(comm, sizeof(comm), f))
-		comm[0] = '\0';
-	fclose(f);
-	return !strcmp(comm, "ugpud\n");
-}
-
-static void base_setup(void)
-{
-	snprintf(base, sizeof(base), "/tmp/ugpu-gpu.XXXXXX");
-	if (!mkdtemp(base))
-		base[0] = '\0';
-}
-
-/* After the TCase: unmount and remove whatever its tests left behind. */
-static void base_sweep(void)
-{
-	char path[PATH_MAX];
-	struct dirent *de;
-	DIR *d;
-
-	if (!base[0])
-		return;
-	d = opendir(base);
-	while (d && (de = readdir(d))) {
-		size_t n = strlen(de->d_name);
-		int pid = 0;
-		FILE *f;
-
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		snprintf(path, sizeof(path), "%s/%s", base, de->d_name);
-		if (n > 4 && !strcmp(de->d_name + n - 4, ".pid")) {
-			/* A daemon of a failed test may outlive it: ours to end. */
-			f = fopen(path, "re");
-			if (f && fscanf(f, "%d", &pid) == 1 && pid > 0 && is_ugpud(pid))
-				kill(pid, SIGKILL);
-			if (f)
-				fclose(f);
-			unlink(path);
-			continue;
-		}
-		for (int i = 0; i < 100 && is_mounted(path); i++)
-			if (umount2(path, MNT_DETACH))
-				usleep(10000);
-		rmdir(path);
-	}
-	if (d)
-		closedir(d);
-	rmdir(base);
-	base[0] = '\0';
-}
-
-/* Teardown of a test that did not get to daemon_stop(): no leftovers. */
+/* Teardown of a test that did not get to stop its daemon: no leftovers. */
 static void teardown(void)
 {
-	if (D.running) {
-		kill(D.daemon.pid, SIGTERM);
-		if (tu_wait_exit(&D.daemon, TU_TIMEOUT_MS, NULL))
-			tu_kill(&D.daemon);
-		D.running = false;
-	}
-	if (D.dir[0]) {
-		char pidfile[PATH_MAX];
-
-		if (is_mounted(D.dir))
-			umount2(D.dir, MNT_DETACH);
-		rmdir(D.dir);
-		snprintf(pidfile, sizeof(pidfile), "%s.pid", D.dir);
-		unlink(pidfile);
-		D.dir[0] = '\0';
-	}
+	ugpud_discard(&D);
 }
 
-static long long field(const char *json, const char *name)
+static void run_scenario(const char *program, const char *scenario)
 {
-	char key[64];
-	const char *p;
-
-	snprintf(key, sizeof(key), "\"%s\":", name);
-	p = strstr(json, key);
-	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
-}
-
-static int read_stats(struct stats *st)
-{
-	char buf[4096];
-	ssize_t n;
-	int fd = open(D.stats, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return n < 0 ? -errno : -ENODATA;
-	buf[n] = '\0';
-	st->clients = field(buf, "clients");
-	st->vms = field(buf, "vms");
-	st->bos = field(buf, "bos");
-	st->userptrs = field(buf, "userptrs");
-	st->bound_bytes = field(buf, "bound_bytes");
-	st->jobs_submitted = field(buf, "jobs_submitted");
-	st->jobs_completed = field(buf, "jobs_completed");
-	st->jobs_failed = field(buf, "jobs_failed");
-	st->invalidations = field(buf, "invalidations");
-	return 0;
-}
-
-static bool stats_idle(void *arg)
-{
-	struct stats *st = arg;
-
-	return !read_stats(st) && !st->clients && !st->vms && !st->bos && !st->userptrs &&
-	       !st->bound_bytes;
-}
-
-/*
- * Every client gone: the daemon holds nothing for them any more, and it
- * still runs. Return NULL, or what is wrong (in @buf).
- */
-static const char *idle_problem(char *buf, size_t len)
-{
-	struct stats st = { 0 };
-
-	if (!tu_wait_for(stats_idle, &st, TU_TIMEOUT_MS)) {
-		snprintf(buf, len, "stats not back to zero: clients %lld vms %lld bos %lld "
-			 "userptrs %lld bound_bytes %lld", st.clients, st.vms, st.bos,
-			 st.userptrs, st.bound_bytes);
-		return buf;
-	}
-	if (waitpid(D.daemon.pid, NULL, WNOHANG) != 0)
-		return "ugpud died";
-	return NULL;
-}
-
-static void assert_idle(void)
-{
-	char buf[256];
-	const char *why = idle_problem(buf, sizeof(buf));
-
-	ck_assert_msg(!why, "%s", why);
-}
-
-/* SIGTERM: exit 0 and no mount left behind. Return NULL or the problem. */
-static const char *stop_problem(char *buf, size_t len)
-{
-	int st = 0;
-
-	if (!D.running)
-		return "ugpud was not running";
-	if (kill(D.daemon.pid, SIGTERM) || tu_wait_exit(&D.daemon, TU_TIMEOUT_MS, &st))
-		return "ugpud did not exit on SIGTERM";
-	D.running = false;
-	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
-		snprintf(buf, len, "ugpud ended with status %#x", st);
-		return buf;
-	}
-	if (is_mounted(D.dir)) {
-		snprintf(buf, len, "%s still mounted after ugpud exited", D.dir);
-		return buf;
-	}
-	return NULL;
-}
-
-static void daemon_stop(void)
-{
-	char buf[256];
-	const char *why = stop_problem(buf, sizeof(buf));
-
-	ck_assert_msg(!why, "%s", why);
-}
-
-static void helper_start(struct tu_proc *p, const char *scenario)
-{
-	char path[PATH_MAX];
-	char *argv[] = { "gpu_client", (char *)scenario, D.card0, NULL };
-
-	ck_assert_int_eq(tu_helper_path("gpu_client", path, sizeof(path)), 0);
-	ck_assert_int_eq(tu_spawn(p, path, argv, NULL), 0);
-}
-
-/*
- * Read the helper's lines until it closes stdout (or @stop_at is read),
- * echo them, and keep the first `not ok` line. Return the number of
- * `not ok` lines, -ENOMSG if it ended without saying @stop_at, or -errno
- * if it did not finish in time.
- */
-static int helper_lines(struct tu_proc *p, const char *scenario, const char *stop_at,
-			char *first_bad, size_t len)
-{
-	long long end = tu_now_ms() + SCENARIO_MS;
-	char line[1024];
-	int bad = 0, ret;
-
-	for (;;) {
-		long long left = end - tu_now_ms();
-
-		ret = tu_read_line(p, line, sizeof(line), left > 0 ? (int)left : 0);
-		if (ret == -EPIPE)
-			return stop_at && !bad ? -ENOMSG : bad;
-		if (ret)
-			return ret;
-		fprintf(stderr, "  [%s] %s\n", scenario, line);
-		if (!strncmp(line, "not ok", 6) && !bad++)
-			snprintf(first_bad, len, "%s", line);
-		if (stop_at && !strcmp(line, stop_at))
-			return bad;
-	}
-}
-
-/*
- * Run one scenario to its end; it must pass every check and exit 0.
- * Return NULL, or what went wrong (in @buf).
- */
-static const char *scenario_problem(const char *scenario, char *buf, size_t len)
-{
-	char first_bad[1024] = "";
-	struct tu_proc p;
-	int bad, st = 0;
-
-	helper_start(&p, scenario);
-	bad = helper_lines(&p, scenario, NULL, first_bad, sizeof(first_bad));
-	if (bad < 0) {
-		tu_kill(&p);
-		snprintf(buf, len, "gpu_client %s did not finish: %s", scenario,
-			 strerror(-bad));
-		return buf;
-	}
-	if (tu_wait_exit(&p, TU_TIMEOUT_MS, &st)) {
-		tu_kill(&p);
-		snprintf(buf, len, "gpu_client %s did not exit", scenario);
-		return buf;
-	}
-	if (bad) {
-		snprintf(buf, len, "gpu_client %s: %d failed checks, first: %s", scenario, bad,
-			 first_bad);
-		return buf;
-	}
-	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
-		snprintf(buf, len, "gpu_client %s ended with status %#x", scenario, st);
-		return buf;
-	}
-	return NULL;
-}
-
-static void run_scenario(const char *scenario)
-{
-	char buf[1200];
-	const char *why = scenario_problem(scenario, buf, sizeof(buf));
-
-	ck_assert_msg(!why, "%s", why);
+	client_run(program, scenario, D.card0, NULL, SCENARIO_MS);
 }
 
 /*
  * The scenario, then the daemon's state after it, whatever the scenario's
- * outcome (a failing scenario must not hide a leak or a crash).
+ * outcome (a failing scenario must not hide a leak or a crash): every
+ * client forgotten, still running, and SIGTERM makes it exit 0 and
+ * unmount.
  */
-static void scenario_test(const char *scenario)
+static void scenario_test(const char *program, const char *scenario)
 {
-	char b1[1200], b2[256], b3[256];
-	const char *run = scenario_problem(scenario, b1, sizeof(b1));
-	const char *idle = idle_problem(b2, sizeof(b2));
-	const char *stop = stop_problem(b3, sizeof(b3));
+	char b1[768], b2[256], b3[256];
+	const char *run = client_run_problem(program, scenario, D.card0, SCENARIO_MS, b1,
+					     sizeof(b1));
+	const char *idle = ugpud_idle_problem(&D, b2, sizeof(b2));
+	const char *stop = ugpud_term_problem(&D, b3, sizeof(b3));
 
 	ck_assert_msg(!run && !idle && !stop, "%s%s%s%s%s", run ? run : "",
 		      run && (idle || stop) ? "; " : "", idle ? idle : "",
@@ -440,7 +103,7 @@ static void scenario_test(const char *scenario)
 
 START_TEST(test_sync_chain)
 {
-	scenario_test("sync-chain");
+	scenario_test(SYNC, "sync-chain");
 }
 END_TEST
 
@@ -448,19 +111,19 @@ END_TEST
 
 START_TEST(test_fault_mode_replace)
 {
-	scenario_test("fault-replace");
+	scenario_test(FAULT, "fault-replace");
 }
 END_TEST
 
 START_TEST(test_normal_vm_replace_faults)
 {
-	scenario_test("nofault-replace");
+	scenario_test(FAULT, "nofault-replace");
 }
 END_TEST
 
 START_TEST(test_fault_mode_unmapped_faults)
 {
-	scenario_test("fault-unmap");
+	scenario_test(FAULT, "fault-unmap");
 }
 END_TEST
 
@@ -468,25 +131,25 @@ END_TEST
 
 START_TEST(test_invalidate_race)
 {
-	scenario_test("invalidate-race");
+	scenario_test(RACE, "invalidate-race");
 }
 END_TEST
 
 START_TEST(test_replace_then_revalidate)
 {
-	scenario_test("replace-revalidate");
+	scenario_test(STALE, "replace-revalidate");
 }
 END_TEST
 
 START_TEST(test_replace_same_vma)
 {
-	scenario_test("replace-same-vma");
+	scenario_test(STALE, "replace-same-vma");
 }
 END_TEST
 
 START_TEST(test_unrelated_mm_churn)
 {
-	scenario_test("unrelated-mm");
+	scenario_test(RACE, "unrelated-mm");
 }
 END_TEST
 
@@ -494,36 +157,31 @@ END_TEST
 
 static void exit_busy(bool sigkill)
 {
-	char first_bad[1024] = "";
-	struct stats before = { 0 }, after = { 0 };
-	struct tu_proc p;
-	int bad, st = 0;
+	struct ugpud_stats before = { 0 }, after = { 0 };
+	struct client h;
+	int st = 0;
 
-	helper_start(&p, "exit-busy");
-	bad = helper_lines(&p, "exit-busy", "ready", first_bad, sizeof(first_bad));
-	if (bad)
-		tu_kill(&p);
-	ck_assert_msg(bad == 0, "exit-busy did not get ready: %s",
-		      bad < 0 ? strerror(-bad) : first_bad);
-	ck_assert_int_eq(read_stats(&before), 0);
+	client_start(&h, SCHED, "exit-busy", D.card0, NULL);
+	client_expect(&h, "ready", SCENARIO_MS);
+	ck_assert_int_eq(ugpud_stats(&D, &before), 0);
 	ck_assert_int_gt(before.clients, 0);
 	ck_assert_int_gt(before.userptrs, 0);
 	if (sigkill) {
-		tu_kill(&p);
+		tu_kill(&h.p);
 	} else {
-		ck_assert_int_eq(tu_send(&p, "exit"), 0);
-		ck_assert_int_eq(tu_wait_exit(&p, TU_TIMEOUT_MS, &st), 0);
+		ck_assert_int_eq(tu_send(&h.p, "exit"), 0);
+		ck_assert_int_eq(tu_wait_exit(&h.p, TU_TIMEOUT_MS, &st), 0);
 		ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit-busy status %#x", st);
 	}
-	assert_idle();
-	ck_assert_int_eq(read_stats(&after), 0);
+	ugpud_assert_idle(&D);
+	ck_assert_int_eq(ugpud_stats(&D, &after), 0);
 	ck_assert_msg(after.jobs_failed > before.jobs_failed,
 		      "jobs_failed did not increase: %lld -> %lld", before.jobs_failed,
 		      after.jobs_failed);
 	/* The daemon still serves a new client. */
-	run_scenario("smoke");
-	assert_idle();
-	daemon_stop();
+	run_scenario(SCHED, "smoke");
+	ugpud_assert_idle(&D);
+	ugpud_term(&D);
 }
 
 START_TEST(test_exit_while_busy)
@@ -542,7 +200,7 @@ END_TEST
 
 START_TEST(test_fairness)
 {
-	scenario_test("fairness");
+	scenario_test(SCHED, "fairness");
 }
 END_TEST
 
@@ -550,7 +208,7 @@ END_TEST
 
 START_TEST(test_quotas)
 {
-	scenario_test("quotas");
+	scenario_test(SCHED, "quotas");
 }
 END_TEST
 
@@ -558,13 +216,13 @@ END_TEST
 
 START_TEST(test_readonly_private)
 {
-	scenario_test("readonly");
+	scenario_test(FAULT, "readonly");
 }
 END_TEST
 
 START_TEST(test_readonly_shared)
 {
-	scenario_test("readonly-shared");
+	scenario_test(FAULT, "readonly-shared");
 }
 END_TEST
 
@@ -572,7 +230,7 @@ END_TEST
 
 START_TEST(test_bind_variants)
 {
-	scenario_test("bind-variants");
+	scenario_test(BIND, "bind-variants");
 }
 END_TEST
 
@@ -580,18 +238,15 @@ END_TEST
 
 START_TEST(test_isolation)
 {
-	scenario_test("isolation");
+	scenario_test(BIND, "isolation");
 }
 END_TEST
 
 static TCase *tcase(Suite *s, const char *name, void (*setup)(void))
 {
-	TCase *tc = tcase_create(name);
+	TCase *tc = tu_tcase(s, name, CASE_TIMEOUT, setup, teardown);
 
-	tcase_add_unchecked_fixture(tc, base_setup, base_sweep);
-	tcase_add_checked_fixture(tc, setup, teardown);
-	tcase_set_timeout(tc, CASE_TIMEOUT);
-	suite_add_tcase(s, tc);
+	tcase_add_unchecked_fixture(tc, dir_setup, dir_teardown);
 	return tc;
 }
 
@@ -640,11 +295,5 @@ static Suite *gpu_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(gpu_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return tu_run_suite(gpu_suite());
 }

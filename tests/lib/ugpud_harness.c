@@ -2,7 +2,8 @@
 /*
  * The real daemon for integration tests (ugpud_harness.h): finding the
  * binary, starting it on a mount point and waiting for card0, stopping
- * or killing it, and cleaning up the mounts a failed test left.
+ * or killing it, and cleaning up the mounts a failed test left; reading
+ * its stats file and waiting for it to forget every client.
  */
 #include <check.h>
 #include <errno.h>
@@ -24,7 +25,7 @@
 #include "tests/lib/testutil.h"
 #include "tests/lib/ugpud_harness.h"
 
-static void ugpud_path(char *buf, size_t len)
+void ugpud_path(char *buf, size_t len)
 {
 	const char *env = getenv("UGPU_BUILD");
 	char exe[PATH_MAX];
@@ -98,16 +99,24 @@ void ugpud_dir_teardown(struct ugpud *d)
 	rmdir(d->dir);
 }
 
-/* wait(2) for the daemon with a bound. Return: 0, -ETIMEDOUT, -errno. */
+/*
+ * wait(2) for the daemon with a bound; one reaped already gives the
+ * status it had. Return: 0, -ETIMEDOUT, -errno.
+ */
 static int daemon_wait(struct ugpud *d, int timeout_ms, int *status)
 {
 	long long deadline = tu_now_ms() + timeout_ms;
 	pid_t r;
 
+	if (d->pid <= 0) {
+		*status = d->status;
+		return 0;
+	}
 	for (;;) {
 		r = waitpid(d->pid, status, WNOHANG);
 		if (r == d->pid) {
 			d->pid = 0;
+			d->status = *status;
 			return 0;
 		}
 		if (r < 0 && errno != EINTR)
@@ -123,9 +132,24 @@ void ugpud_kill(struct ugpud *d)
 	if (d->pid <= 0)
 		return;
 	kill(d->pid, SIGKILL);
-	while (waitpid(d->pid, NULL, 0) < 0 && errno == EINTR)
+	while (waitpid(d->pid, &d->status, 0) < 0 && errno == EINTR)
 		;
 	d->pid = 0;
+}
+
+bool ugpud_running(struct ugpud *d)
+{
+	int st = 0;
+	pid_t r;
+
+	if (d->pid <= 0)
+		return false;
+	r = waitpid(d->pid, &st, WNOHANG);
+	if (r == d->pid) {
+		d->pid = 0;
+		d->status = st;
+	}
+	return r == 0;
 }
 
 void ugpud_start(struct ugpud *d, const char *const *extra)
@@ -136,6 +160,7 @@ void ugpud_start(struct ugpud *d, const char *const *extra)
 	int argc = 0, st = 0, fd;
 
 	d->pid = 0;
+	d->status = 0;
 	d->up = d->killed = false;
 	ugpud_path(path, sizeof(path));
 	ck_assert_msg(access(path, X_OK) == 0, "%s: %s (set UGPU_BUILD)", path, strerror(errno));
@@ -183,7 +208,8 @@ void ugpud_stop(struct ugpud *d)
 		return;
 	d->up = false;
 	if (!d->killed) {
-		kill(d->pid, SIGTERM);
+		if (d->pid > 0)		/* else reaped already (ugpud_running()) */
+			kill(d->pid, SIGTERM);
 		r = daemon_wait(d, 3 * TU_TIMEOUT_MS, &st);
 		if (r)
 			ugpud_kill(d);
@@ -192,4 +218,153 @@ void ugpud_stop(struct ugpud *d)
 	ck_assert_msg(r == 0, "ugpud ignored SIGTERM");
 	ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "ugpud exit status 0x%x", st);
 	ck_assert_msg(!left, "the mount outlived the daemon");
+}
+
+/* ---- stopped by the test, asserted by the test --------------------------- */
+
+const char *ugpud_exit_problem(struct ugpud *d, int timeout_ms, char *buf, size_t len)
+{
+	int st = 0;
+
+	if (daemon_wait(d, timeout_ms, &st)) {
+		snprintf(buf, len, "ugpud did not exit within %d ms", timeout_ms);
+		return buf;
+	}
+	d->up = false;
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		snprintf(buf, len, "ugpud ended with status %#x", st);
+		return buf;
+	}
+	/* It unmounts before it exits: no wait here. */
+	if (!ugpud_mount_gone(d)) {
+		snprintf(buf, len, "%s still mounted after ugpud exited", d->dir);
+		return buf;
+	}
+	return NULL;
+}
+
+void ugpud_assert_exit(struct ugpud *d, int timeout_ms)
+{
+	char buf[256];
+	const char *why = ugpud_exit_problem(d, timeout_ms, buf, sizeof(buf));
+
+	ck_assert_msg(!why, "%s", why);
+}
+
+const char *ugpud_term_problem(struct ugpud *d, char *buf, size_t len)
+{
+	if (!d->up)
+		return "ugpud was not running";
+	/* pid 0: it died and was reaped; its status tells how. */
+	if (d->pid > 0 && kill(d->pid, SIGTERM)) {
+		snprintf(buf, len, "SIGTERM: %s", strerror(errno));
+		return buf;
+	}
+	return ugpud_exit_problem(d, TU_TIMEOUT_MS, buf, len);
+}
+
+void ugpud_term(struct ugpud *d)
+{
+	char buf[256];
+	const char *why = ugpud_term_problem(d, buf, sizeof(buf));
+
+	ck_assert_msg(!why, "%s", why);
+}
+
+void ugpud_discard(struct ugpud *d)
+{
+	if (!d->up)
+		return;
+	d->up = false;
+	ugpud_kill(d);
+	unmount_leftover(d);
+}
+
+/* ---- stats --------------------------------------------------------------- */
+
+int ugpud_stats_text(struct ugpud *d, char *buf, size_t len)
+{
+	int fd = open(d->stats, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	if (n < 0)
+		n = -errno;
+	close(fd);
+	if (n <= 0)
+		return n < 0 ? (int)n : -ENODATA;
+	buf[n] = '\0';
+	return 0;
+}
+
+long long ugpud_stats_field(const char *json, const char *key)
+{
+	char pat[64];
+	const char *p;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	p = strstr(json, pat);
+	return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
+}
+
+int ugpud_stats(struct ugpud *d, struct ugpud_stats *st)
+{
+	char buf[4096];
+	int ret = ugpud_stats_text(d, buf, sizeof(buf));
+
+	if (ret)
+		return ret;
+	st->clients = ugpud_stats_field(buf, "clients");
+	st->vms = ugpud_stats_field(buf, "vms");
+	st->bos = ugpud_stats_field(buf, "bos");
+	st->userptrs = ugpud_stats_field(buf, "userptrs");
+	st->bound_bytes = ugpud_stats_field(buf, "bound_bytes");
+	st->jobs_submitted = ugpud_stats_field(buf, "jobs_submitted");
+	st->jobs_completed = ugpud_stats_field(buf, "jobs_completed");
+	st->jobs_failed = ugpud_stats_field(buf, "jobs_failed");
+	st->invalidations = ugpud_stats_field(buf, "invalidations");
+	return 0;
+}
+
+struct idle_wait {
+	struct ugpud *d;
+	struct ugpud_stats st;
+};
+
+/* Idle, or dead (no use waiting: the caller tells which). */
+static bool idle_or_dead(void *arg)
+{
+	struct idle_wait *w = arg;
+	struct ugpud_stats *st = &w->st;
+
+	if (!ugpud_running(w->d))
+		return true;
+	return !ugpud_stats(w->d, st) && !st->clients && !st->vms && !st->bos &&
+	       !st->userptrs && !st->bound_bytes;
+}
+
+const char *ugpud_idle_problem(struct ugpud *d, char *buf, size_t len)
+{
+	struct idle_wait w = { .d = d, .st = { -1, -1, -1, -1, -1, -1, -1, -1, -1 } };
+	bool done = tu_wait_for(idle_or_dead, &w, TU_TIMEOUT_MS);
+
+	if (!ugpud_running(d))
+		return "ugpud died";
+	if (!done) {
+		snprintf(buf, len, "stats not back to zero: clients %lld vms %lld bos %lld "
+			 "userptrs %lld bound_bytes %lld", w.st.clients, w.st.vms, w.st.bos,
+			 w.st.userptrs, w.st.bound_bytes);
+		return buf;
+	}
+	return NULL;
+}
+
+void ugpud_assert_idle(struct ugpud *d)
+{
+	char buf[256];
+	const char *why = ugpud_idle_problem(d, buf, sizeof(buf));
+
+	ck_assert_msg(!why, "%s", why);
 }
