@@ -88,8 +88,11 @@ enum dev_backing_kind {
  * @host: HOST: page-aligned daemon address of the range's first page; the
  *        memory must stay valid until the range is zapped or the VM is
  *        destroyed
- * @port: PORT: the client memory port (the VM takes a reference). A VM
- *        reaches at most one port, like a PASID bound to one mm.
+ * @port: PORT: the client memory port (the VM takes a reference). HOST:
+ *        optional; set when the daemon memory is a client's (a shared
+ *        file it mapped), so that accesses to it also pass that client's
+ *        invalidation gate. A VM reaches at most one port, like a PASID
+ *        bound to one mm.
  * @addr: PORT: page-aligned client address of the range's first page
  */
 struct dev_backing {
@@ -324,7 +327,7 @@ int dev_vm_set_fault_handler(struct dev_vm *vm, dev_fault_fn fn, void *priv);
  * All or nothing: on error no PTE changed.
  * Return: 0, -EINVAL (arguments), -EOVERFLOW (a range wraps), -ENOMEM,
  * -EOPNOTSUPP (a PORT backing without DEV_FEATURE_PORT), -EBUSY (@vm
- * already reaches another port).
+ * already reaches another port, through a PORT or a HOST backing).
  */
 int dev_vm_map(struct dev_vm *vm, uint64_t va, uint64_t size,
 	       const struct dev_backing *b, uint32_t flags);

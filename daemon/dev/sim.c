@@ -196,13 +196,20 @@ static int sim_vm_map(struct dev_vm *dvm, uint64_t va, uint64_t size,
 	int ret;
 
 	pthread_rwlock_wrlock(&vm->pt_lock);
-	if (b->kind == DEV_BACKING_PORT) {
+	/*
+	 * A client's memory, reached through its port or mapped by the
+	 * daemon (a HOST backing naming the port): every chunk of this VM
+	 * then passes that client's invalidation gate.
+	 */
+	if (b->port) {
 		if (vm->port && vm->port != b->port) {
 			ret = -EBUSY;
 			goto out;
 		}
 		if (!vm->port)	/* pairs with the acquire load in chunk_lock() */
 			__atomic_store_n(&vm->port, dma_port_get(b->port), __ATOMIC_RELEASE);
+	}
+	if (b->kind == DEV_BACKING_PORT) {
 		pte_flags |= SIM_PTE_PORT;
 		addr = b->addr;
 	} else {

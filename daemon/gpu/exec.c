@@ -23,12 +23,6 @@
 
 #define DEFERRED_RETRIES	1000u	/* a job waiting on syncs: ~1 s of collisions */
 
-struct gpu_job_dep {
-	struct fence_cb cb;
-	struct gpu_job *job;
-	struct fence *fence;
-};
-
 static int check_exec(struct gpu_client *cl, const struct ugpu_exec *e)
 {
 	const struct dev_caps *caps = &cl->gpu->dev->caps;
@@ -60,6 +54,7 @@ static struct gpu_job *job_new(struct gpu_client *cl, struct gpu_vm *vm,
 	}
 	list_init(&job->link);
 	list_init(&job->vm_link);
+	list_init(&job->older.cb.link);
 	job->client = cl;
 	job->vm = vm;
 	vm->refs++;
@@ -187,18 +182,12 @@ static void deferred_retry_cb(evutil_socket_t fd, short what, void *arg);
 
 static void job_dep_cb(struct fence *f, struct fence_cb *cb);
 
-/* Wait for @f (an older job) before trying again. */
+/* Wait for @f (an older job, reference passed) before trying again. */
 static int job_wait_older(struct gpu_job *job, struct fence *f)
 {
-	struct gpu_job_dep *dep;
-	struct gpu_job_dep *deps = realloc(job->deps, (job->ndeps + 1) * sizeof(*deps));
+	struct gpu_job_dep *dep = &job->older;
 
-	if (!deps) {
-		fence_put(f);
-		return -ENOMEM;
-	}
-	job->deps = deps;
-	dep = &deps[job->ndeps++];
+	fence_put(dep->fence);		/* the previous older job, done */
 	dep->job = job;
 	dep->fence = f;
 	job->pending = 1;
@@ -271,6 +260,11 @@ void gpu_job_unwait(struct gpu_job *job)
 		job->deps[i].fence = NULL;
 	}
 	job->ndeps = 0;
+	if (job->older.fence) {
+		fence_remove_cb(job->older.fence, &job->older.cb);
+		fence_put(job->older.fence);
+		job->older.fence = NULL;
+	}
 	if (job->retry_ev) {
 		event_free(job->retry_ev);
 		job->retry_ev = NULL;

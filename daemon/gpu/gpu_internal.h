@@ -244,6 +244,13 @@ struct gpu_userptr {
 	unsigned int nsegs;
 };
 
+/* A fence a job waits for before it can be queued. */
+struct gpu_job_dep {
+	struct fence_cb cb;
+	struct gpu_job *job;
+	struct fence *fence;
+};
+
 struct gpu_job {
 	struct list_node link;		/* client->queued[engine], or gpu->running */
 	struct gpu_client *client;	/* NULL once orphaned */
@@ -258,9 +265,10 @@ struct gpu_job {
 	struct gpu_cpage *cpage;	/* reference while in the device */
 	struct list_node vm_link;	/* on vm->inflight once committed */
 	/* Waiting for in-fences (on client->waiting), then for a clean check. */
-	struct gpu_job_dep *deps;
+	struct gpu_job_dep *deps;	/* in-fences (array, never moved once armed) */
 	unsigned int ndeps;
-	unsigned int pending;		/* in-fences not signaled yet */
+	struct gpu_job_dep older;	/* an older job to finish first, if armed */
+	unsigned int pending;		/* fences not signaled yet */
 	struct event *retry_ev;
 	unsigned int tries;
 };

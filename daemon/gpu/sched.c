@@ -17,6 +17,7 @@
 
 static void job_free(struct gpu_job *job)
 {
+	gpu_job_unwait(job);	/* the fences it waited for */
 	free(job->deps);
 	fence_put(job->fence);
 	gpu_vm_put(job->vm);

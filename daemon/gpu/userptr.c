@@ -244,19 +244,20 @@ int gpu_userptr_map_piece(struct gpu_userptr *up, const struct va_mapping *m)
 		hi = end < s->off + s->len ? end : s->off + s->len;
 		if (lo >= hi)
 			continue;
+		/* Both kinds name the client's port: its gate guards them. */
+		if (!port) {
+			ret = gpu_client_port(up->vm->client, &port);
+			if (ret)
+				return ret == -ESRCH ? -EFAULT : ret;
+		}
+		b.port = port;
 		if (s->host) {
 			b.kind = DEV_BACKING_HOST;
 			b.host = (char *)s->host + (lo - s->off);
 			if (s->writable)
 				flags |= DEV_MAP_WRITE;
 		} else {
-			if (!port) {
-				ret = gpu_client_port(up->vm->client, &port);
-				if (ret)
-					return ret == -ESRCH ? -EFAULT : ret;
-			}
 			b.kind = DEV_BACKING_PORT;
-			b.port = port;
 			b.addr = up->addr + lo;
 			/* The port checks the client's protections at each write. */
 			flags |= DEV_MAP_WRITE;
