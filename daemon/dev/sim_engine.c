@@ -148,15 +148,6 @@ void sim_job_done_locked(struct sim_dev *sd, struct sim_job *job, struct sim_vm 
 	job->vm = NULL;
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__)
-	__asm__ volatile("yield");
-#endif
-}
-
 /*
  * After a job, poll a little before sleeping (sd->lock held, dropped
  * while polling): a client waiting for one job to submit the next would

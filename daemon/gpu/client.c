@@ -83,13 +83,23 @@ static const struct uffd_watch_ops watch_ops = {
 	.released = on_released,
 };
 
+/* The last user of the gate is gone: a VM draining a job may be it. */
+static void mm_final_free(void *arg)
+{
+	struct gpu_mm *mm = arg;
+
+	gate_destroy(&mm->gate);
+	free(mm);
+}
+
 static void mm_free(struct gpu_mm *mm)
 {
+	struct dma_port *port = mm->port;
+
 	/* The watcher first: it feeds the notifier state. */
 	uffd_watch_close(mm->watch);
 	notifier_release(&mm->nmm);
 	gate_kill(&mm->gate);
-	dma_port_put(mm->port);
 	if (mm->vmas.maps_fd >= 0)
 		vma_close(&mm->vmas);
 	if (mm->exit_ev)
@@ -99,10 +109,18 @@ static void mm_free(struct gpu_mm *mm)
 	if (mm->pidfd >= 0)
 		close(mm->pidfd);
 	notifier_mm_destroy(&mm->nmm);
-	gate_destroy(&mm->gate);
 	pthread_mutex_destroy(&mm->vma_lock);
 	list_del_init(&mm->link);
-	free(mm);
+	/*
+	 * The port's users (device VMs of this process's clients, possibly
+	 * still draining a job) enter the gate: free it after the last one.
+	 */
+	if (port) {
+		dma_port_on_release(port, mm_final_free, mm);
+		dma_port_put(port);
+	} else {
+		mm_final_free(mm);
+	}
 }
 
 static int mm_new(struct gpu *g, pid_t pid, struct gpu_mm **out)

@@ -47,6 +47,8 @@ static void zap_pieces(struct gpu_userptr *up)
 	struct gpu_vm *vm = up->vm;
 	struct va_mapping *m;
 
+	if (!vm->dvm)
+		return;		/* destroyed: the device forgot every PTE */
 	va_for_each_mapping(m, &vm->va, up->va, up->size)
 		if (m->obj == up)
 			dev_vm_zap(vm->dvm, va_mapping_va(m), va_mapping_size(m));
@@ -638,6 +640,10 @@ int gpu_vm_fault(struct dev_vm *dvm, void *priv, const struct dev_fault *f)
 	int ret = -EFAULT;
 
 	pthread_mutex_lock(&vm->lock);
+	if (vm->dead) {
+		pthread_mutex_unlock(&vm->lock);
+		return -EFAULT;
+	}
 	m = va_find(&vm->va, f->va);
 	obj = m ? m->obj : NULL;
 	if (obj && obj->kind == GPU_OBJ_USERPTR && f->kind == DEV_FAULT_NOT_PRESENT) {

@@ -108,11 +108,19 @@ static void vm_teardown(struct gpu_vm *vm)
 {
 	struct gpu_client *cl = vm->client;
 	struct gpu *g = cl->gpu;
+	struct dev_vm *dvm;
 
+	/*
+	 * Under vm->lock: a fault handler running on an engine thread holds
+	 * it while it revalidates, and sees the VM dead once it gets it.
+	 */
+	pthread_mutex_lock(&vm->lock);
 	vm->dead = true;
-	/* The device stops every job of the VM and forgets its PTEs. */
-	dev_vm_destroy(vm->dvm);
+	dvm = vm->dvm;
 	vm->dvm = NULL;
+	pthread_mutex_unlock(&vm->lock);
+	/* The device stops every job of the VM and forgets its PTEs. */
+	dev_vm_destroy(dvm);
 	pthread_mutex_lock(&vm->lock);
 	cl->bound_bytes -= vm->va.mapped_bytes;
 	g->bound_bytes -= vm->va.mapped_bytes;

@@ -90,6 +90,8 @@ struct dma_port {
 	unsigned int refs;		/* atomic */
 	bool gone;			/* atomic: the mm has no users left */
 	struct dma_port_stats st;	/* atomic counters */
+	void (*on_release)(void *arg);	/* after the last reference, or NULL */
+	void *release_arg;
 };
 
 struct dma_queue {
@@ -152,11 +154,24 @@ struct dma_port *dma_port_get(struct dma_port *p)
 
 void dma_port_put(struct dma_port *p)
 {
+	void (*fn)(void *arg);
+	void *arg;
+
 	if (!p || __atomic_sub_fetch(&p->refs, 1, __ATOMIC_ACQ_REL))
 		return;
+	fn = p->on_release;
+	arg = p->release_arg;
 	vma_close(&p->vma);
 	close(p->mem_fd);
 	free(p);
+	if (fn)
+		fn(arg);
+}
+
+void dma_port_on_release(struct dma_port *p, void (*fn)(void *arg), void *arg)
+{
+	p->on_release = fn;
+	p->release_arg = arg;
 }
 
 int dma_port_enter(struct dma_port *p)
@@ -475,6 +490,11 @@ static int rw_chunks(struct dma_port *p, uint64_t addr, void *buf, size_t len,
 		off += op.done;
 		if (ret)
 			break;
+		/* No progress and no error (an address at the very top): a fault. */
+		if (!op.done) {
+			ret = -EFAULT;
+			break;
+		}
 	}
 	if (done)
 		*done = off;

@@ -91,6 +91,18 @@ struct dma_port *dma_port_get(struct dma_port *p);
 void dma_port_put(struct dma_port *p);
 
 /**
+ * dma_port_on_release - call @fn(@arg) once the port is closed
+ * @p:   the port
+ * @fn:  called after the last reference was dropped, from the thread
+ *       that dropped it (possibly an engine thread)
+ * @arg: passed to @fn
+ *
+ * For an owner whose gate the port uses: the gate must outlive every
+ * access, and the last access may come from a VM still draining a job.
+ */
+void dma_port_on_release(struct dma_port *p, void (*fn)(void *arg), void *arg);
+
+/**
  * dma_port_enter - begin one bounded access: gate_enter() on the gate
  * @p: the port
  *
