@@ -6,8 +6,9 @@
 # no-op on a prepared one. Extra packages can be named in UGPU_EXTRA_DEPS.
 set -eu
 
+# clang, its runtimes and llvm: the fuzzing harnesses (scripts/check-fuzz.sh).
 pkgs="gcc make pkg-config libfuse3-dev fuse3 libevent-dev liburing-dev check \
-libsystemd-dev ${UGPU_EXTRA_DEPS:-}"
+libsystemd-dev clang libclang-rt-14-dev llvm-14 ${UGPU_EXTRA_DEPS:-}"
 
 missing=""
 for p in $pkgs; do
