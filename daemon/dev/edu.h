@@ -89,12 +89,6 @@ void edu_hw_close(struct edu_hw *hw);
 struct vfio_dev *edu_hw_vfio(struct edu_hw *hw);
 
 /**
- * edu_hw_id - the ID register read at open (0x010000ed for edu 1.0)
- * @hw: the device
- */
-uint32_t edu_hw_id(struct edu_hw *hw);
-
-/**
  * edu_hw_dma - one DMA transfer, waited for (interrupt, with a timeout)
  * @hw:        the device
  * @iova:      the host side, DMA-mapped for the device (writable for

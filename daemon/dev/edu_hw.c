@@ -148,11 +148,6 @@ struct vfio_dev *edu_hw_vfio(struct edu_hw *hw)
 	return hw->v;
 }
 
-uint32_t edu_hw_id(struct edu_hw *hw)
-{
-	return hw->id;
-}
-
 /* Wait for the interrupt, then make sure the engine is done. Lock held. */
 static int wait_done(struct edu_hw *hw)
 {

@@ -297,11 +297,6 @@ void vfio_close(struct vfio_dev *v)
 	free(v);
 }
 
-const char *vfio_bdf(const struct vfio_dev *v)
-{
-	return v->bdf;
-}
-
 bool vfio_can_reset(const struct vfio_dev *v)
 {
 	return v->dev_flags & VFIO_DEVICE_FLAGS_RESET;

@@ -234,12 +234,6 @@ int vfio_open(const char *sysfs, const char *bdf, struct vfio_dev **out);
 void vfio_close(struct vfio_dev *v);
 
 /**
- * vfio_bdf - the device's normalized PCI address
- * @v: the device
- */
-const char *vfio_bdf(const struct vfio_dev *v);
-
-/**
  * vfio_can_reset - does the device support VFIO_DEVICE_RESET?
  * @v: the device
  */

@@ -126,11 +126,6 @@ void gpu_set_limits(struct gpu *g, const struct gpu_limits *l)
 	fill_limits(&g->limits);
 }
 
-void gpu_get_limits(struct gpu *g, struct gpu_limits *l)
-{
-	*l = g->limits;
-}
-
 void gpu_stop_accepting(struct gpu *g)
 {
 	g->stopping = true;

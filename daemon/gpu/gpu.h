@@ -75,13 +75,6 @@ void gpu_destroy(struct gpu *g);
 void gpu_set_limits(struct gpu *g, const struct gpu_limits *l);
 
 /**
- * gpu_get_limits - the quotas in force, defaults filled in
- * @g: the core
- * @l: receives them
- */
-void gpu_get_limits(struct gpu *g, struct gpu_limits *l);
-
-/**
  * gpu_get_stats - device-wide counters, as UGPU_IOCTL_STATS reports them
  * @g:  the core
  * @st: receives them

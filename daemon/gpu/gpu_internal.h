@@ -206,8 +206,7 @@ struct gpu_up_reg {
 struct gpu_up_seg {
 	uint64_t off, len;		/* within the userptr */
 	void *host;			/* shared: daemon mapping of it; else NULL (port) */
-	void *map_base;			/* what to munmap */
-	size_t map_len;
+	size_t map_len;			/* of that mapping */
 	bool writable;			/* the client may write it (at get-pages) */
 	/* The client VMA it was found in, re-checked at exec when no
 	 * userfaultfd event can tell us it changed (mprotect, files). */

@@ -36,8 +36,8 @@
 static void free_segs(struct gpu_up_seg *segs, unsigned int n)
 {
 	for (unsigned int i = 0; i < n; i++)
-		if (segs[i].map_base)
-			munmap(segs[i].map_base, segs[i].map_len);
+		if (segs[i].host)
+			munmap(segs[i].host, segs[i].map_len);
 	free(segs);
 }
 
@@ -127,7 +127,6 @@ static int map_shared(struct gpu_client *cl, const struct vma_info *vma, uint64_
 	if (p == MAP_FAILED)
 		return -EFAULT;
 	seg->host = p;
-	seg->map_base = p;
 	seg->map_len = len;
 	seg->writable = write;
 	return 0;
