@@ -139,16 +139,6 @@ static int res(struct peer *pr, const char *fmt, ...)
 	ck_assert_msg((got) == (want), "%s: got %d (%s), want %d (%s)", what, (got),	\
 		      strerror(-(got)), (want), strerror(-(want)))
 
-static long long field(const char *json, const char *name)
-{
-	char key[64];
-	const char *p;
-
-	snprintf(key, sizeof(key), "\"%s\":", name);
-	p = strstr(json, key);
-	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
-}
-
 static bool stats_idle(void *arg)
 {
 	char *buf = arg;
@@ -162,8 +152,7 @@ static bool stats_idle(void *arg)
 	if (n <= 0)
 		return false;
 	buf[n] = '\0';
-	return !field(buf, "clients") && !field(buf, "vms") && !field(buf, "bos") &&
-	       !field(buf, "userptrs") && !field(buf, "bound_bytes");
+	return ugpud_stats_idle_json(buf);
 }
 
 static void finish(void)

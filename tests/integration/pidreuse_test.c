@@ -163,16 +163,6 @@ static long long ok(struct peer *pr, const char *fmt, ...)
 
 /* ---- the daemon's state --------------------------------------------------------- */
 
-static long long field(const char *json, const char *name)
-{
-	char key[64];
-	const char *p;
-
-	snprintf(key, sizeof(key), "\"%s\":", name);
-	p = strstr(json, key);
-	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
-}
-
 static bool read_stats(char *buf, size_t len)
 {
 	ssize_t n;
@@ -193,16 +183,15 @@ static bool only_new_client(void *arg)
 {
 	char *buf = arg;
 
-	return read_stats(buf, 1024) && field(buf, "clients") == 1 && field(buf, "vms") == 1 &&
-	       field(buf, "jobs_running") == 0;
+	return read_stats(buf, 1024) && ugpud_stats_field(buf, "clients") == 1 &&
+	       ugpud_stats_field(buf, "vms") == 1 && ugpud_stats_field(buf, "jobs_running") == 0;
 }
 
 static bool stats_idle(void *arg)
 {
 	char *buf = arg;
 
-	return read_stats(buf, 1024) && !field(buf, "clients") && !field(buf, "vms") &&
-	       !field(buf, "bos") && !field(buf, "userptrs") && !field(buf, "bound_bytes");
+	return read_stats(buf, 1024) && ugpud_stats_idle_json(buf);
 }
 
 /*

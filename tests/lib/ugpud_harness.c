@@ -309,6 +309,16 @@ long long ugpud_stats_field(const char *json, const char *key)
 	return p ? strtoll(p + strlen(pat), NULL, 10) : -1;
 }
 
+bool ugpud_stats_idle_json(const char *json)
+{
+	static const char *const keys[] = { "clients", "vms", "bos", "userptrs", "bound_bytes" };
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (ugpud_stats_field(json, keys[i]))
+			return false;
+	return true;
+}
+
 int ugpud_stats(struct ugpud *d, struct ugpud_stats *st)
 {
 	char buf[4096];

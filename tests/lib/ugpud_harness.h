@@ -165,6 +165,13 @@ long long ugpud_stats_field(const char *json, const char *key);
 int ugpud_stats(struct ugpud *d, struct ugpud_stats *st);
 
 /**
+ * ugpud_stats_idle_json - does this stats JSON show no clients, VMs, BOs,
+ * userptrs or bound bytes?
+ * @json: the text of DIR/stats
+ */
+bool ugpud_stats_idle_json(const char *json);
+
+/**
  * ugpud_idle_problem - every client gone: the daemon holds nothing for them and still runs
  * @d:   the daemon
  * @buf: receives the problem, if any

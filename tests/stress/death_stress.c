@@ -74,37 +74,11 @@ static void teardown(void)
 
 /* ---- the daemon's state ------------------------------------------------------ */
 
-static long long field(const char *json, const char *name)
-{
-	char key[64];
-	const char *p;
-
-	snprintf(key, sizeof(key), "\"%s\":", name);
-	p = strstr(json, key);
-	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
-}
-
-static int read_stats(char *buf, size_t len)
-{
-	ssize_t n;
-	int fd = open(D.stats, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n <= 0)
-		return -EIO;
-	buf[n] = '\0';
-	return 0;
-}
-
 static bool stats_idle(void *arg)
 {
 	char *buf = arg;
 
-	return !read_stats(buf, 1024) && !field(buf, "clients") && !field(buf, "vms") &&
-	       !field(buf, "bos") && !field(buf, "userptrs") && !field(buf, "bound_bytes");
+	return !ugpud_stats_text(&D, buf, 1024) && ugpud_stats_idle_json(buf);
 }
 
 static int count_dir(const char *path)

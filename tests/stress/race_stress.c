@@ -58,16 +58,6 @@ static void teardown(void)
 		ugpud_stop(&D);
 }
 
-static long long field(const char *json, const char *name)
-{
-	char key[64];
-	const char *p;
-
-	snprintf(key, sizeof(key), "\"%s\":", name);
-	p = strstr(json, key);
-	return p ? strtoll(p + strlen(key), NULL, 10) : -1;
-}
-
 static bool stats_idle(void *arg)
 {
 	char *buf = arg;
@@ -81,8 +71,7 @@ static bool stats_idle(void *arg)
 	if (n <= 0)
 		return false;
 	buf[n] = '\0';
-	return !field(buf, "clients") && !field(buf, "vms") && !field(buf, "bos") &&
-	       !field(buf, "userptrs") && !field(buf, "bound_bytes");
+	return ugpud_stats_idle_json(buf);
 }
 
 /* The daemon forgot every client, still runs, and stops cleanly. */
